@@ -1,0 +1,3 @@
+export * from './events/envelope';
+export * from './events/payloads';
+export * from './events/catalog';

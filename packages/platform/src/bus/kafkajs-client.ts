@@ -1,0 +1,166 @@
+import { Kafka, logLevel, Partitioners, type Consumer, type IHeaders, type LogEntry } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { KafkaClient, RawBatch, RawConsumer, RawMessage, RawProducer, RawRecord } from './types';
+import { retryUntilDone, type ClientOptions } from './client-common';
+
+function headersToStrings(headers: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!headers) return out;
+  for (const [k, v] of Object.entries(headers)) {
+    if (v === undefined) continue;
+    const first = Array.isArray(v) ? v[0] : v;
+    if (first === undefined) continue;
+    out[k] = Buffer.isBuffer(first) ? first.toString('utf8') : String(first);
+  }
+  return out;
+}
+
+function logCreator(logger: Logger | undefined) {
+  return () =>
+    ({ level, log }: LogEntry) => {
+      if (!logger) return;
+      const { message, ...extra } = log;
+      if (level <= logLevel.ERROR) logger.error({ kafkajs: extra }, message);
+      else if (level === logLevel.WARN) logger.warn({ kafkajs: extra }, message);
+    };
+}
+
+/** The kafkajs 2.2 adapter: idempotent acks=all producer, eachBatch consumer with explicit offset commits. */
+export class KafkajsClient implements KafkaClient {
+  readonly name = 'kafkajs' as const;
+  private readonly kafka: Kafka;
+  private readonly closers = new Set<() => Promise<void>>();
+
+  constructor(private readonly options: ClientOptions) {
+    this.kafka = new Kafka({
+      clientId: options.clientId,
+      brokers: options.brokers,
+      logLevel: logLevel.WARN,
+      logCreator: logCreator(options.logger),
+      retry: { initialRetryTime: 100, retries: 8 },
+    });
+  }
+
+  async producer(): Promise<RawProducer> {
+    const producer = this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    await producer.connect();
+    let closed = false;
+    const close = async () => {
+      if (closed) return;
+      closed = true;
+      this.closers.delete(close);
+      await producer.disconnect();
+    };
+    this.closers.add(close);
+    return {
+      async send(records: RawRecord[]) {
+        if (records.length === 0) return;
+        // One request per topic, records in order: kafka keeps them in order per partition (idempotent producer).
+        const byTopic = new Map<string, { key: string; value: Buffer; headers: Record<string, string> }[]>();
+        for (const r of records) {
+          let list = byTopic.get(r.topic);
+          if (!list) byTopic.set(r.topic, (list = []));
+          list.push({ key: r.key, value: r.value, headers: r.headers });
+        }
+        await producer.sendBatch({
+          acks: -1,
+          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+        });
+      },
+      close,
+    };
+  }
+
+  async consumer(options: { groupId: string; topics: string[]; fromBeginning?: boolean }): Promise<RawConsumer> {
+    const consumer: Consumer = this.kafka.consumer({
+      groupId: options.groupId,
+      maxWaitTimeInMs: this.options.maxWaitMs ?? 20,
+      minBytes: 1,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+      allowAutoTopicCreation: false,
+      retry: { initialRetryTime: 100, retries: 8 },
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning ?? true });
+    let stopping = false;
+    let stopped = false;
+    let inFlight: Promise<void> = Promise.resolve();
+    const logger = this.options.logger;
+
+    const stop = async () => {
+      if (stopped) return;
+      stopping = true;
+      stopped = true;
+      this.closers.delete(stop);
+      await inFlight.catch(() => undefined);
+      // disconnect() waits for the running eachBatch, then leaves the group.
+      await consumer.disconnect();
+    };
+    this.closers.add(stop);
+
+    return {
+      run: async (onBatch: (batch: RawBatch) => Promise<void>) => {
+        await consumer.run({
+          autoCommit: false,
+          eachBatchAutoResolve: false,
+          partitionsConsumedConcurrently: this.options.partitionsConcurrency ?? 3,
+          eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+            if (stopping || !isRunning() || isStale() || batch.messages.length === 0) return;
+            const messages: RawMessage[] = batch.messages.map((m) => ({
+              topic: batch.topic,
+              partition: batch.partition,
+              offset: m.offset,
+              key: m.key ? m.key.toString('utf8') : null,
+              value: m.value,
+              headers: headersToStrings(m.headers),
+            }));
+            const work = (async () => {
+              const done = await retryUntilDone(
+                () => onBatch({ topic: batch.topic, partition: batch.partition, messages }),
+                () => stopping || !isRunning() || isStale(),
+                logger,
+                heartbeat,
+              );
+              if (!done) return; // stopping or partition revoked: nothing committed, the batch is redelivered
+              const last = batch.messages[batch.messages.length - 1]!;
+              resolveOffset(last.offset);
+              await consumer.commitOffsets([
+                { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
+              ]);
+              await heartbeat().catch(() => undefined);
+            })();
+            inFlight = work;
+            await work;
+          },
+        });
+      },
+      stop,
+    };
+  }
+
+  async ensureTopics(topics: { name: string; partitions: number }[]): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      const missing = topics.filter((t) => !existing.has(t.name));
+      if (missing.length === 0) return;
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((t) => ({ topic: t.name, numPartitions: t.partitions, replicationFactor: -1 })),
+      });
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const close of [...this.closers]) await close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,289 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { DataSource, EntityManager, MigrationInterface, QueryRunner } from 'typeorm';
+import type { Pool, PoolClient } from 'pg';
+import type { Logger } from 'pino';
+import { messageSchema, type Topic } from '@devicesaga/contracts';
+import type { OutgoingEvent, RawProducer, RawRecord } from './types';
+import { SchemaValidationError, type SchemaCodec } from './schema-codec';
+import { sleep } from './client-common';
+
+/* ---------------------------------------------------------------- migrations ---------------------------------------------------------------- */
+
+export class BusOutboxInbox1767225600000 implements MigrationInterface {
+  name = 'BusOutboxInbox1767225600000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`CREATE TABLE IF NOT EXISTS outbox (
+      seq bigserial PRIMARY KEY,
+      id uuid NOT NULL UNIQUE,
+      topic text NOT NULL,
+      key text NOT NULL,
+      envelope jsonb NOT NULL,
+      headers jsonb NOT NULL DEFAULT '{}'::jsonb,
+      created_at timestamptz NOT NULL DEFAULT now()
+    )`);
+    await q.query(`CREATE TABLE IF NOT EXISTS inbox (
+      consumer_group text NOT NULL,
+      message_id uuid NOT NULL,
+      processed_at timestamptz NOT NULL DEFAULT now(),
+      outcome text NOT NULL DEFAULT 'processed',
+      PRIMARY KEY (consumer_group, message_id)
+    )`);
+    await q.query(`CREATE INDEX IF NOT EXISTS inbox_processed_at ON inbox (processed_at)`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE IF EXISTS inbox`);
+    await q.query(`DROP TABLE IF EXISTS outbox`);
+  }
+}
+
+/** Add these to a service's DataSource `migrations` (they create `outbox` and `inbox` in its database). */
+export const busMigrations = [BusOutboxInbox1767225600000];
+
+/** The channel enqueue notifies (on commit) and the relay listens to. */
+export const OUTBOX_CHANNEL = 'devicesaga_outbox';
+
+/* ---------------------------------------------------------------- envelopes + trace context ---------------------------------------------------------------- */
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/** A W3C traceparent: a child of `parent` (same trace, new span) when one is given, else a new trace. */
+export function childTraceparent(parent?: string | null): string {
+  const m = parent ? TRACEPARENT.exec(parent) : null;
+  const traceId = m?.[1] && m[1] !== '0'.repeat(32) ? m[1] : randomBytes(16).toString('hex');
+  return `00-${traceId}-${randomBytes(8).toString('hex')}-${m?.[3] ?? '01'}`;
+}
+
+export interface OutboxRow {
+  id: string;
+  topic: Topic;
+  key: string;
+  envelope: Record<string, unknown>;
+  headers: Record<string, string>;
+}
+
+/** Builds and validates the envelope (a producer never writes what its schema rejects). */
+export function buildRow(serviceName: string, e: OutgoingEvent, parentTraceparent?: string | null): OutboxRow {
+  const envelope = {
+    id: e.id ?? randomUUID(),
+    type: e.topic,
+    occurredAt: new Date().toISOString(),
+    correlationId: e.correlationId,
+    causationId: e.causationId ?? null,
+    producer: serviceName,
+    payload: e.payload,
+  };
+  const result = messageSchema(e.topic).safeParse(envelope);
+  if (!result.success) {
+    const why = result.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new SchemaValidationError(`invalid ${e.topic} event: ${why}`, e.topic);
+  }
+  return {
+    id: envelope.id,
+    topic: e.topic,
+    key: e.key,
+    envelope: result.data as Record<string, unknown>,
+    headers: { traceparent: childTraceparent(parentTraceparent) },
+  };
+}
+
+/** Inserts outbox rows in the caller's transaction (one statement) and notifies the relay on commit. */
+export async function insertOutboxRows(manager: EntityManager, rows: OutboxRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await manager.query(
+    `WITH ins AS (
+       INSERT INTO outbox (id, topic, key, envelope, headers)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::jsonb[])
+       RETURNING 1)
+     SELECT pg_notify('${OUTBOX_CHANNEL}', '') FROM (SELECT count(*) FROM ins) c`,
+    [
+      rows.map((r) => r.id),
+      rows.map((r) => r.topic),
+      rows.map((r) => r.key),
+      rows.map((r) => JSON.stringify(r.envelope)),
+      rows.map((r) => JSON.stringify(r.headers)),
+    ],
+  );
+}
+
+/** Adds events to the outbox inside the caller's transaction. */
+export async function enqueue(
+  manager: EntityManager,
+  serviceName: string,
+  events: OutgoingEvent[],
+  parentTraceparent?: string | null,
+): Promise<void> {
+  await insertOutboxRows(
+    manager,
+    events.map((e) => buildRow(serviceName, e, parentTraceparent)),
+  );
+}
+
+/* ---------------------------------------------------------------- relay ---------------------------------------------------------------- */
+
+/** pg_advisory lock id of "the outbox relay of this database" (advisory locks are per database). */
+export const RELAY_LOCK_ID = '7236001100440001';
+
+export interface RelayOptions {
+  dataSource: DataSource;
+  producer: RawProducer;
+  codec: SchemaCodec;
+  /** Kafka topic of a catalog topic (a prefix in tests/benchmarks). */
+  topicName: (topic: Topic) => string;
+  logger: Logger;
+  batchSize?: number;
+  /** Polling fallback when no NOTIFY arrives (default 500 ms). */
+  pollMs?: number;
+  /** How often a standby relay retries the advisory lock (default 1,000 ms). */
+  lockRetryMs?: number;
+  /** Test seam: runs after a batch is acknowledged by Kafka and before its rows are deleted (throw = crash there). */
+  afterSend?: (rows: { id: string; topic: string; key: string }[]) => void | Promise<void>;
+}
+
+interface SelectedRow {
+  seq: string;
+  id: string;
+  topic: Topic;
+  key: string;
+  envelope: Record<string, unknown>;
+  headers: Record<string, string>;
+}
+
+/**
+ * One active relay per database (pg_try_advisory_lock on a dedicated connection; standbys retry). Wakes on
+ * LISTEN/NOTIFY plus a polling fallback, sends unsent rows in `seq` order in batches (one send per batch, so order per
+ * key holds), then deletes them. A crash between send and delete re-sends: at-least-once, consumers dedupe by id.
+ */
+export class OutboxRelay {
+  private stopping = false;
+  private drainOnStop = false;
+  private loop: Promise<void> | undefined;
+  private pending = false;
+  private wakeUp: (() => void) | undefined;
+  private client: PoolClient | undefined;
+  /** True while this relay holds the lock. */
+  active = false;
+  /** Rows sent so far (metrics/tests). */
+  sent = 0;
+
+  constructor(private readonly options: RelayOptions) {}
+
+  start(): void {
+    if (this.loop) return;
+    this.loop = this.run();
+  }
+
+  /** Stops after the batch in flight; with `drain`, first empties the outbox (when this relay is the active one). */
+  async stop(options: { drain?: boolean } = {}): Promise<void> {
+    this.drainOnStop = options.drain ?? false;
+    this.stopping = true;
+    this.wake();
+    await this.loop;
+  }
+
+  private wake(): void {
+    this.pending = true;
+    const w = this.wakeUp;
+    this.wakeUp = undefined;
+    w?.();
+  }
+
+  private async wait(ms: number): Promise<void> {
+    if (this.pending || this.stopping) {
+      this.pending = false;
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.pending = false;
+  }
+
+  private pool(): Pool {
+    return (this.options.dataSource.driver as unknown as { master: Pool }).master;
+  }
+
+  private async run(): Promise<void> {
+    const { logger } = this.options;
+    let failures = 0;
+    while (!this.stopping) {
+      try {
+        await this.session();
+        failures = 0;
+      } catch (err) {
+        failures++;
+        logger.error({ err }, 'outbox relay failed; restarting');
+        await this.release(true);
+        if (!this.stopping) await this.wait(Math.min(100 * 2 ** Math.min(failures, 6), 5_000));
+      }
+    }
+    await this.release(false);
+  }
+
+  private async release(broken: boolean): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    this.active = false;
+    if (!client) return;
+    if (broken) {
+      client.release(true); // destroys the connection: the advisory lock and LISTEN go with it
+      return;
+    }
+    try {
+      await client.query(`UNLISTEN ${OUTBOX_CHANNEL}`);
+      await client.query('SELECT pg_advisory_unlock($1::bigint)', [RELAY_LOCK_ID]);
+      client.release();
+    } catch {
+      client.release(true);
+    }
+  }
+
+  /** Acquires the lock, then relays until stopped. */
+  private async session(): Promise<void> {
+    const { logger } = this.options;
+    const client = (this.client = await this.pool().connect());
+    client.on('notification', () => this.wake());
+    client.on('error', (err) => logger.error({ err }, 'outbox relay connection error'));
+    for (;;) {
+      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [RELAY_LOCK_ID]);
+      if (rows[0]?.locked) break;
+      if (this.stopping) return;
+      await sleep(this.options.lockRetryMs ?? 1_000);
+      if (this.stopping) return;
+    }
+    this.active = true;
+    await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+    logger.info('outbox relay active');
+    const batchSize = this.options.batchSize ?? 500;
+    for (;;) {
+      const n = await this.relayBatch(client, batchSize);
+      if (this.stopping && (!this.drainOnStop || n === 0)) return;
+      if (n < batchSize) await this.wait(this.options.pollMs ?? 500);
+    }
+  }
+
+  private async relayBatch(client: PoolClient, limit: number): Promise<number> {
+    const { rows } = await client.query<SelectedRow>(
+      'SELECT seq::text AS seq, id::text AS id, topic, key, envelope, headers FROM outbox ORDER BY seq LIMIT $1',
+      [limit],
+    );
+    if (rows.length === 0) return 0;
+    const { codec, topicName } = this.options;
+    const records: RawRecord[] = rows.map((r) => ({
+      topic: topicName(r.topic),
+      key: r.key,
+      value: codec.encode(r.topic, r.envelope),
+      headers: r.headers,
+    }));
+    await this.options.producer.send(records);
+    await this.options.afterSend?.(rows.map((r) => ({ id: r.id, topic: r.topic, key: r.key })));
+    await client.query('DELETE FROM outbox WHERE seq = ANY($1::bigint[])', [rows.map((r) => r.seq)]);
+    this.sent += rows.length;
+    return rows.length;
+  }
+}

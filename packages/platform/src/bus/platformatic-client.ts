@@ -1,0 +1,187 @@
+import type { KafkaClient, RawBatch, RawConsumer, RawMessage, RawProducer, RawRecord } from './types';
+import { retryUntilDone, type ClientOptions } from './client-common';
+
+/** @platformatic/kafka is ESM-only: load it lazily (the CommonJS build keeps dynamic imports). */
+type Platformatic = typeof import('@platformatic/kafka');
+let loaded: Promise<Platformatic> | undefined;
+const load = () => (loaded ??= import('@platformatic/kafka'));
+
+type PMessage = import('@platformatic/kafka').Message<string, Buffer, string, string>;
+
+/**
+ * The @platformatic/kafka adapter: idempotent acks=all producer (Java-compatible murmur2 partitioner, same partition
+ * per key as kafkajs), a paused message stream read in batches with autocommit off and explicit commits.
+ */
+export class PlatformaticClient implements KafkaClient {
+  readonly name = 'platformatic' as const;
+  private readonly closers = new Set<() => Promise<void>>();
+
+  constructor(private readonly options: ClientOptions) {}
+
+  async producer(): Promise<RawProducer> {
+    const k = await load();
+    const producer = new k.Producer<string, Buffer, string, string>({
+      clientId: this.options.clientId,
+      bootstrapBrokers: this.options.brokers,
+      idempotent: true,
+      acks: k.ProduceAcks.ALL,
+      autocreateTopics: false,
+      partitioner: k.compatibilityPartitioner,
+      serializers: { key: k.stringSerializer, headerKey: k.stringSerializer, headerValue: k.stringSerializer },
+    });
+    let closed = false;
+    const close = async () => {
+      if (closed) return;
+      closed = true;
+      this.closers.delete(close);
+      await producer.close();
+    };
+    this.closers.add(close);
+    return {
+      async send(records: RawRecord[]) {
+        if (records.length === 0) return;
+        await producer.send({
+          messages: records.map((r) => ({ topic: r.topic, key: r.key, value: r.value, headers: r.headers })),
+        });
+      },
+      close,
+    };
+  }
+
+  async consumer(options: { groupId: string; topics: string[]; fromBeginning?: boolean }): Promise<RawConsumer> {
+    const k = await load();
+    const logger = this.options.logger;
+    const consumer = new k.Consumer<string, Buffer, string, string>({
+      clientId: this.options.clientId,
+      bootstrapBrokers: this.options.brokers,
+      groupId: options.groupId,
+      autocommit: false,
+      maxWaitTime: this.options.maxWaitMs ?? 20,
+      minBytes: 1,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+      highWaterMark: 2048,
+      deserializers: { key: k.stringDeserializer, headerKey: k.stringDeserializer, headerValue: k.stringDeserializer },
+    });
+    const stream = await consumer.consume({
+      topics: options.topics,
+      autocommit: false,
+      mode: k.MessagesStreamModes.COMMITTED,
+      fallbackMode: options.fromBeginning === false ? k.MessagesStreamFallbackModes.LATEST : k.MessagesStreamFallbackModes.EARLIEST,
+    });
+    let stopping = false;
+    let wake: (() => void) | undefined;
+    let loop: Promise<void> | undefined;
+    let stopped = false;
+    const concurrency = this.options.partitionsConcurrency ?? 3;
+    stream.on('error', (err) => logger?.error({ err }, 'platformatic consumer stream error'));
+
+    const readAvailable = (): PMessage[] => {
+      const out: PMessage[] = [];
+      for (;;) {
+        const m = stream.read() as PMessage | null;
+        if (m === null) return out;
+        out.push(m);
+        if (out.length >= 5000) return out;
+      }
+    };
+
+    const processBatch = async (
+      onBatch: (batch: RawBatch) => Promise<void>,
+      messages: PMessage[],
+    ): Promise<void> => {
+      const first = messages[0]!;
+      const raw: RawMessage[] = messages.map((m) => ({
+        topic: m.topic,
+        partition: m.partition,
+        offset: m.offset.toString(),
+        key: m.key ?? null,
+        value: m.value ?? null,
+        headers: Object.fromEntries(m.headers),
+      }));
+      const done = await retryUntilDone(
+        () => onBatch({ topic: first.topic, partition: first.partition, messages: raw }),
+        () => stopping,
+        logger,
+      );
+      if (!done) return;
+      // commit() of the last message commits its offset + 1 for the partition.
+      try {
+        await messages[messages.length - 1]!.commit();
+      } catch (err) {
+        // e.g. the partition was revoked by a rebalance: its new owner redelivers, the inbox dedupes.
+        logger?.warn({ err, topic: first.topic, partition: first.partition }, 'offset commit failed');
+      }
+    };
+
+    const stop = async () => {
+      if (stopped) return;
+      stopped = true;
+      stopping = true;
+      this.closers.delete(stop);
+      wake?.();
+      await loop?.catch(() => undefined);
+      await stream.close().catch(() => undefined);
+      await consumer.close(true).catch(() => undefined);
+    };
+    this.closers.add(stop);
+
+    return {
+      run: async (onBatch) => {
+        loop = (async () => {
+          while (!stopping) {
+            const messages = readAvailable();
+            if (messages.length === 0) {
+              await new Promise<void>((resolve) => {
+                wake = resolve;
+                stream.once('readable', resolve);
+              });
+              wake = undefined;
+              continue;
+            }
+            const byPartition = new Map<string, PMessage[]>();
+            for (const m of messages) {
+              const key = `${m.topic}\u0000${m.partition}`;
+              let list = byPartition.get(key);
+              if (!list) byPartition.set(key, (list = []));
+              list.push(m);
+            }
+            const batches = [...byPartition.values()];
+            try {
+              for (let i = 0; i < batches.length; i += concurrency) {
+                await Promise.all(batches.slice(i, i + concurrency).map((b) => processBatch(onBatch, b)));
+                if (stopping) break;
+              }
+            } catch (err) {
+              logger?.error({ err }, 'platformatic consumer loop error');
+            }
+          }
+        })();
+        await Promise.resolve();
+      },
+      stop,
+    };
+  }
+
+  async ensureTopics(topics: { name: string; partitions: number }[]): Promise<void> {
+    const k = await load();
+    const admin = new k.Admin({ clientId: `${this.options.clientId}-admin`, bootstrapBrokers: this.options.brokers });
+    try {
+      const existing = new Set(await admin.listTopics());
+      for (const t of topics) {
+        if (existing.has(t.name)) continue;
+        try {
+          await admin.createTopics({ topics: [t.name], partitions: t.partitions, replicas: -1 });
+        } catch (err) {
+          if (!JSON.stringify(err, Object.getOwnPropertyNames(err)).includes('TOPIC_ALREADY_EXISTS')) throw err;
+        }
+      }
+    } finally {
+      await admin.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const close of [...this.closers]) await close().catch(() => undefined);
+  }
+}
