@@ -1,25 +1,30 @@
-/** One jest run over every workspace; tests talk to the real infrastructure started by infra/, so they run in band
- * per file group (2 cores). */
+/**
+ * Two jest projects: `unit` (each workspace's tests, against the real PostgreSQL, Redis, Kafka and Mosquitto that
+ * infra/ starts, each service in-process) and `e2e` (the whole stack running as separate processes, driven through
+ * the gateway and MQTT like a user and a device would). scripts/test-all.ts runs them in that order.
+ */
+const transform = {
+  '^.+\\.ts$': [
+    '@swc/jest',
+    {
+      jsc: {
+        parser: { syntax: 'typescript', decorators: true },
+        transform: { legacyDecorator: true, decoratorMetadata: false },
+        target: 'es2023',
+      },
+      module: { type: 'commonjs', ignoreDynamic: true },
+    },
+  ],
+};
+
+const common = { testEnvironment: 'node', transform, testTimeout: 60000 };
+
 /** @type {import('jest').Config} */
 module.exports = {
-  testEnvironment: 'node',
-  roots: ['<rootDir>'],
-  testMatch: ['**/test/**/*.test.ts'],
-  testPathIgnorePatterns: ['/node_modules/', '/infra/.cache/'],
-  transform: {
-    '^.+\\.ts$': [
-      '@swc/jest',
-      {
-        jsc: {
-          parser: { syntax: 'typescript', decorators: true },
-          transform: { legacyDecorator: true, decoratorMetadata: false },
-          target: 'es2023',
-        },
-        module: { type: 'commonjs', ignoreDynamic: true },
-      },
-    ],
-  },
   maxWorkers: 2,
-  testTimeout: 60000,
   verbose: true,
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/**/test/**/*.test.ts'], testPathIgnorePatterns: ['/node_modules/', '/infra/.cache/', '<rootDir>/e2e/'] },
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/e2e/**/*.test.ts'], testTimeout: 120000 },
+  ],
 };

@@ -82,11 +82,12 @@ spawn() { # spawn <pidfile> <logfile> <cwd> cmd...
   echo $! >"$pidfile"
 }
 
+need_mvn() { command -v mvn >/dev/null || die "Maven is required to download Kafka/Apicurio from Maven Central but 'mvn' is not on PATH (Debian: apt-get install maven)."; }
+
 require_prereqs() {
   command -v java >/dev/null || die "Java 17+ is required for Kafka but 'java' is not on PATH (Debian: apt-get install openjdk-17-jre-headless)."
   local m; m=$(java_major "$(command -v java)")
   ((m >= 17)) || die "Java 17+ is required for Kafka but 'java' is version $m."
-  command -v mvn >/dev/null || die "Maven is required to download Kafka/Apicurio from Maven Central but 'mvn' is not on PATH (Debian: apt-get install maven)."
   command -v curl >/dev/null || die "curl is required but not installed (Debian: apt-get install curl)."
   command -v setsid >/dev/null || die "setsid (util-linux) is required but not installed."
 }
@@ -190,6 +191,7 @@ ensure_kafka_libs() {
   local stamp="$KAFKA_LIBS/.pom.sha256" want
   want=$(sha256sum "$INFRA_DIR/kafka/pom.xml" | cut -d' ' -f1)
   if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then return 0; fi
+  need_mvn
   say kafka "downloading jars from Maven Central (first run, ~55 MB)…"
   local t0; t0=$(now)
   local tmp="$CACHE/kafka-libs.tmp"
@@ -351,6 +353,7 @@ registry_version() {
 fetch_registry() { # fetch_registry <version> -> unpacks to $CACHE/apicurio-<version>
   local v=$1 dir="$CACHE/apicurio-$1"
   [[ -f "$dir/.complete" ]] && return 0
+  need_mvn
   say registry "downloading Apicurio Registry $v from Maven Central (first run, ~150 MB)…"
   local t0; t0=$(now)
   mvn -q -B dependency:copy -Dartifact="io.apicurio:apicurio-registry-app:$v:tar.gz:all" \

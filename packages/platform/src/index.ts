@@ -7,4 +7,4 @@ export * from './auth';
 export * from './db';
 export * from './redis';
 export * from './lifecycle';
-export * from './bus/types';
+export * from './bus/index';

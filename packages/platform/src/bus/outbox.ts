@@ -96,7 +96,7 @@ export async function insertOutboxRows(manager: EntityManager, rows: OutboxRow[]
        INSERT INTO outbox (id, topic, key, envelope, headers)
        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::jsonb[])
        RETURNING 1)
-     SELECT pg_notify('${OUTBOX_CHANNEL}', '') FROM (SELECT count(*) FROM ins) c`,
+     SELECT pg_notify('${OUTBOX_CHANNEL}', current_schema()) FROM (SELECT count(*) FROM ins) c`,
     [
       rows.map((r) => r.id),
       rows.map((r) => r.topic),
@@ -122,8 +122,12 @@ export async function enqueue(
 
 /* ---------------------------------------------------------------- relay ---------------------------------------------------------------- */
 
-/** pg_advisory lock id of "the outbox relay of this database" (advisory locks are per database). */
-export const RELAY_LOCK_ID = '7236001100440001';
+/**
+ * Advisory lock of "the outbox relay of this outbox table": (class id, hash of the schema), since advisory locks
+ * are per database and a database may hold several services' schemas.
+ */
+export const RELAY_LOCK_CLASS = 72360011;
+const LOCK_ARGS = `${RELAY_LOCK_CLASS}, hashtext(current_schema())`;
 
 export interface RelayOptions {
   dataSource: DataSource;
@@ -162,6 +166,7 @@ export class OutboxRelay {
   private pending = false;
   private wakeUp: (() => void) | undefined;
   private client: PoolClient | undefined;
+  private schema = '';
   /** True while this relay holds the lock. */
   active = false;
   /** Rows sent so far (metrics/tests). */
@@ -236,7 +241,7 @@ export class OutboxRelay {
     }
     try {
       await client.query(`UNLISTEN ${OUTBOX_CHANNEL}`);
-      await client.query('SELECT pg_advisory_unlock($1::bigint)', [RELAY_LOCK_ID]);
+      await client.query(`SELECT pg_advisory_unlock(${LOCK_ARGS})`);
       client.release();
     } catch {
       client.release(true);
@@ -247,10 +252,15 @@ export class OutboxRelay {
   private async session(): Promise<void> {
     const { logger } = this.options;
     const client = (this.client = await this.pool().connect());
-    client.on('notification', () => this.wake());
+    client.on('notification', (n) => {
+      if (!n.payload || n.payload === this.schema) this.wake();
+    });
     client.on('error', (err) => logger.error({ err }, 'outbox relay connection error'));
     for (;;) {
-      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [RELAY_LOCK_ID]);
+      const { rows } = await client.query<{ locked: boolean; schema: string }>(
+        `SELECT pg_try_advisory_lock(${LOCK_ARGS}) AS locked, current_schema() AS schema`,
+      );
+      this.schema = rows[0]?.schema ?? '';
       if (rows[0]?.locked) break;
       if (this.stopping) return;
       await sleep(this.options.lockRetryMs ?? 1_000);
@@ -269,7 +279,7 @@ export class OutboxRelay {
 
   private async relayBatch(client: PoolClient, limit: number): Promise<number> {
     const { rows } = await client.query<SelectedRow>(
-      'SELECT seq::text AS seq, id::text AS id, topic, key, envelope, headers FROM outbox ORDER BY seq LIMIT $1',
+      'SELECT seq::text AS seq, id::text AS id, topic, key, envelope, headers FROM outbox ORDER BY outbox.seq LIMIT $1',
       [limit],
     );
     if (rows.length === 0) return 0;

@@ -2,11 +2,11 @@ import type { KafkaClient, RawBatch, RawConsumer, RawMessage, RawProducer, RawRe
 import { retryUntilDone, type ClientOptions } from './client-common';
 
 /** @platformatic/kafka is ESM-only: load it lazily (the CommonJS build keeps dynamic imports). */
-type Platformatic = typeof import('@platformatic/kafka');
+type Platformatic = typeof import('@platformatic/kafka', { with: { 'resolution-mode': 'import' } });
 let loaded: Promise<Platformatic> | undefined;
 const load = () => (loaded ??= import('@platformatic/kafka'));
 
-type PMessage = import('@platformatic/kafka').Message<string, Buffer, string, string>;
+type PMessage = import('@platformatic/kafka', { with: { 'resolution-mode': 'import' } }).Message<string, Buffer, string, string>;
 
 /**
  * The @platformatic/kafka adapter: idempotent acks=all producer (Java-compatible murmur2 partitioner, same partition

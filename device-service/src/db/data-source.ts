@@ -1,0 +1,11 @@
+import { createDataSource, type DatabaseSettings } from '@devicesaga/platform';
+// busMigrations is not re-exported from the platform index yet: imported from its module directly.
+import { busMigrations } from '@devicesaga/platform/src/bus/outbox';
+import { entities } from './entities';
+import { DeviceSchema1767300000000 } from './migrations/1767300000000-DeviceSchema';
+
+export const migrations = [...busMigrations, DeviceSchema1767300000000];
+
+export function deviceDataSource(settings: DatabaseSettings, database: string) {
+  return createDataSource(settings, { database, entities, migrations, poolSize: 10 });
+}

@@ -1,0 +1,93 @@
+import { existsSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import cookieParser from 'cookie-parser';
+import express from 'express';
+import {
+  closeServer,
+  createDataSource,
+  createHttpApp,
+  createLogger,
+  createMetrics,
+  createRedis,
+  finish,
+  isMain,
+  listen,
+  openDataSource,
+  runMain,
+} from '@devicesaga/platform';
+import { ApiKeyStore } from './auth/api-key-store';
+import { Authenticator } from './auth/authenticator';
+import { SessionStore } from './auth/sessions';
+import { config } from './config';
+import { entities } from './db/entities';
+import { migrations } from './db/migrations';
+import { accountRoutes } from './http/account-routes';
+import { authRoutes } from './http/auth-routes';
+import { createProxies } from './http/proxy';
+import { RateLimits } from './http/rate-limits';
+import { requireAuth } from './http/require-auth';
+import { createUpgradeHandler } from './ws/upgrade';
+
+const logger = createLogger('gateway');
+
+export type Overrides = Record<string, string | number | boolean | undefined>;
+
+export interface RunningGateway {
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Composition root: builds the gateway by hand. `overrides` take precedence over the environment (tests). */
+export async function start(overrides: Overrides = {}): Promise<RunningGateway> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const [k, v] of Object.entries(overrides)) if (v !== undefined) env[k] = String(v);
+  const cfg = config(env);
+  logger.level = cfg.LOG_LEVEL;
+
+  const dataSource = await openDataSource(createDataSource(cfg, { database: cfg.DATABASE_NAME, entities, migrations }), logger);
+  const redis = createRedis(cfg.REDIS_URL, logger);
+  const metrics = createMetrics('gateway');
+
+  const sessions = new SessionStore(redis, cfg.REDIS_KEY_PREFIX);
+  const apiKeys = new ApiKeyStore(dataSource, cfg, cfg.API_KEY_TOKEN_TTL_SECONDS, cfg.API_KEY_CACHE_TTL_MS, logger);
+  const authenticator = new Authenticator(cfg, sessions, apiKeys);
+  const limits = new RateLimits(redis, cfg, logger);
+  const proxies = createProxies(cfg, logger);
+
+  const app = createHttpApp({
+    logger,
+    metrics,
+    readiness: { database: () => dataSource.query('SELECT 1'), redis: () => redis.ping() },
+  });
+  app.use(cookieParser());
+  app.use('/api/v1', authRoutes({ cfg, dataSource, sessions, authenticator, limits }));
+  app.use('/api/v1', requireAuth(authenticator, cfg.ALLOWED_ORIGINS), limits.perCaller());
+  app.use('/api/v1', accountRoutes(dataSource, apiKeys));
+  app.use(proxies.api);
+  if (existsSync(cfg.STATIC_DIR)) {
+    app.use(express.static(cfg.STATIC_DIR, { index: 'index.html', maxAge: '5m' }));
+    logger.info({ dir: cfg.STATIC_DIR }, 'serving dashboard');
+  }
+  finish(app, logger);
+
+  const server = await listen(app, cfg.PORT, cfg.HOST);
+  const wsSockets = new Set<Socket>();
+  server.on('upgrade', createUpgradeHandler({ authenticator, proxies, allowedOrigins: cfg.ALLOWED_ORIGINS, logger, sockets: wsSockets }));
+
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : cfg.PORT;
+  logger.info({ port }, 'gateway listening');
+
+  return {
+    port,
+    async stop() {
+      await closeServer(server);
+      for (const socket of wsSockets) socket.destroy();
+      proxies.close();
+      await redis.quit().catch(() => undefined);
+      await dataSource.destroy();
+    },
+  };
+}
+
+if (isMain(module)) runMain(logger, () => start());

@@ -1,0 +1,202 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import type { Logger } from 'pino';
+import { dlqTopic, isTopic, type EventOf, type PayloadOf, type Topic } from '@devicesaga/contracts';
+import type { ConsumerOptions, HandlerContext, RawBatch, RawMessage, RawProducer, RawRecord } from './types';
+import type { SchemaCodec } from './schema-codec';
+import { buildRow, insertOutboxRows, type OutboxRow } from './outbox';
+import { sleep } from './client-common';
+
+export interface RunnerDeps {
+  serviceName: string;
+  dataSource: DataSource;
+  codec: SchemaCodec;
+  producer: RawProducer;
+  logger: Logger;
+  /** Catalog topic of a Kafka topic name (undoes the bus's topic prefix); null when it is not one of ours. */
+  catalogTopic: (kafkaTopic: string) => Topic | null;
+  metrics?: RunnerMetrics;
+}
+
+export interface RunnerMetrics {
+  handled(topic: string, n: number): void;
+  deadLettered(topic: string, reason: 'invalid' | 'failed', n: number): void;
+  retried(topic: string): void;
+}
+
+interface Valid {
+  raw: RawMessage;
+  topic: Topic;
+  event: EventOf<Topic>;
+}
+
+const errorText = (err: unknown) => (err instanceof Error ? `${err.name}: ${err.message}` : String(err)).slice(0, 1000);
+
+/**
+ * Turns the handler map into the `onBatch` of a raw consumer. Per batch: undecodable/invalid messages go to the DLQ;
+ * valid ones run in ONE transaction (inbox insert first: a duplicate is a no-op), emitted events go to the outbox in
+ * that same transaction. If the batch transaction fails, the batch is replayed one transaction per message, each
+ * retried with exponential backoff up to `maxAttempts`, then dead-lettered (and recorded in the inbox). `onBatch`
+ * resolves only after every transaction committed, so the adapter commits the offset after the database.
+ */
+export function createBatchHandler<T extends Topic>(deps: RunnerDeps, options: ConsumerOptions<T>): (batch: RawBatch) => Promise<void> {
+  const { dataSource, codec, producer, serviceName, catalogTopic } = deps;
+  const groupId = options.groupId;
+  const maxAttempts = options.maxAttempts ?? 5;
+  const retryBaseMs = options.retryBaseMs ?? 50;
+  const handlers = options.handlers as unknown as Record<string, (event: EventOf<Topic>, ctx: HandlerContext) => Promise<void>>;
+  const logger = deps.logger.child({ group: groupId });
+
+  const dlqRecord = (raw: RawMessage, error: string): RawRecord => ({
+    topic: dlqTopic(raw.topic),
+    key: raw.key ?? '',
+    value: raw.value ?? Buffer.alloc(0),
+    headers: {
+      ...raw.headers,
+      'x-dlq-error': error,
+      'x-dlq-group': groupId,
+      'x-dlq-original-topic': raw.topic,
+      'x-dlq-original-partition': String(raw.partition),
+      'x-dlq-original-offset': raw.offset,
+      'x-dlq-at': new Date().toISOString(),
+    },
+  });
+
+  /** Records message ids in the inbox; answers the ids that were new (not seen by this group before). */
+  const recordInbox = async (manager: EntityManager, ids: string[], outcome = 'processed'): Promise<Set<string>> => {
+    const rows = (await manager.query(
+      `INSERT INTO inbox (consumer_group, message_id, outcome)
+       SELECT $1, id, $3 FROM unnest($2::uuid[]) AS t(id)
+       ON CONFLICT DO NOTHING RETURNING message_id::text AS id`,
+      [groupId, ids, outcome],
+    )) as { id: string }[];
+    return new Set(rows.map((r) => r.id));
+  };
+
+  /** Runs one message's handler; its emitted events are collected and written to the outbox with the transaction. */
+  const runHandler = async (manager: EntityManager, v: Valid, outbox: OutboxRow[]): Promise<void> => {
+    const handler = handlers[v.topic];
+    if (!handler) throw new Error(`no handler for ${v.topic}`);
+    const event = v.event;
+    const ctx: HandlerContext = {
+      manager,
+      headers: v.raw.headers,
+      logger: logger.child({ correlationId: event.correlationId, messageId: event.id, topic: v.topic }),
+      emit: async <E extends Topic>(topic: E, key: string, payload: PayloadOf<E>) => {
+        outbox.push(
+          buildRow(
+            serviceName,
+            { topic, key, payload, correlationId: event.correlationId, causationId: event.id } as never,
+            v.raw.headers.traceparent,
+          ),
+        );
+        await Promise.resolve();
+      },
+    };
+    await handler(event, ctx);
+  };
+
+  const afterCommit = (events: EventOf<Topic>[]) => {
+    if (!options.afterCommit || events.length === 0) return;
+    try {
+      options.afterCommit(events as EventOf<T>[]);
+    } catch (err) {
+      logger.error({ err }, 'afterCommit hook failed');
+    }
+  };
+
+  /** The fast path: every valid message of the batch in one transaction. */
+  const runBatchTx = async (valid: Valid[], failed: { id?: string }): Promise<void> => {
+    const handled: EventOf<Topic>[] = [];
+    await dataSource.transaction(async (manager) => {
+      const fresh = await recordInbox(manager, valid.map((v) => v.event.id));
+      const outbox: OutboxRow[] = [];
+      for (const v of valid) {
+        if (!fresh.delete(v.event.id)) continue; // duplicate (already handled, or twice in this batch)
+        try {
+          await runHandler(manager, v, outbox);
+        } catch (err) {
+          failed.id = v.event.id; // that run counts as its first attempt
+          throw err;
+        }
+        handled.push(v.event);
+      }
+      await insertOutboxRows(manager, outbox);
+    });
+    deps.metrics?.handled(valid[0]!.raw.topic, handled.length);
+    afterCommit(handled);
+  };
+
+  /** The slow path: one transaction per message, retried with backoff, then the DLQ. */
+  const runOneByOne = async (valid: Valid[], failed: { id?: string; error?: unknown }): Promise<void> => {
+    for (const v of valid) {
+      const failedBefore = failed.id === v.event.id;
+      let lastError: unknown = failedBefore ? failed.error : undefined;
+      let done = false;
+      if (failedBefore && maxAttempts > 1) await sleep(retryBaseMs);
+      for (let attempt = failedBefore ? 2 : 1; attempt <= maxAttempts && !done; attempt++) {
+        try {
+          let handled = false;
+          await dataSource.transaction(async (manager) => {
+            const fresh = await recordInbox(manager, [v.event.id]);
+            if (fresh.size === 0) return;
+            const outbox: OutboxRow[] = [];
+            await runHandler(manager, v, outbox);
+            await insertOutboxRows(manager, outbox);
+            handled = true;
+          });
+          done = true;
+          if (handled) {
+            deps.metrics?.handled(v.raw.topic, 1);
+            afterCommit([v.event]);
+          }
+        } catch (err) {
+          lastError = err;
+          logger.warn({ err, attempt, messageId: v.event.id, correlationId: v.event.correlationId, topic: v.topic }, 'handler failed');
+          if (attempt < maxAttempts) {
+            deps.metrics?.retried(v.raw.topic);
+            await sleep(retryBaseMs * 2 ** (attempt - 1));
+          }
+        }
+      }
+      if (done) continue;
+      // Before blaming the message, make sure the database itself is reachable: if not, fail the batch so the
+      // adapter redelivers it later instead of dead-lettering good messages during an outage.
+      await dataSource.query('SELECT 1');
+      logger.error({ err: lastError, messageId: v.event.id, correlationId: v.event.correlationId, topic: v.topic }, 'handler failed for good: dead-lettered');
+      await producer.send([dlqRecord(v.raw, `handler failed after ${maxAttempts} attempts: ${errorText(lastError)}`)]);
+      await dataSource.transaction((manager) => recordInbox(manager, [v.event.id], 'dead-lettered'));
+      deps.metrics?.deadLettered(v.raw.topic, 'failed', 1);
+    }
+  };
+
+  return async (batch: RawBatch): Promise<void> => {
+    const valid: Valid[] = [];
+    const invalid: RawRecord[] = [];
+    const topic = catalogTopic(batch.topic);
+    for (const raw of batch.messages) {
+      if (!topic || !isTopic(topic)) {
+        invalid.push(dlqRecord(raw, `no schema for topic ${raw.topic}`));
+        continue;
+      }
+      const decoded = codec.decode(topic, raw.value);
+      if (decoded.ok) valid.push({ raw, topic, event: decoded.event });
+      else {
+        logger.warn({ topic: raw.topic, partition: raw.partition, offset: raw.offset, error: decoded.error }, 'invalid message: dead-lettered');
+        invalid.push(dlqRecord(raw, decoded.error));
+      }
+    }
+    if (invalid.length > 0) {
+      await producer.send(invalid);
+      deps.metrics?.deadLettered(batch.topic, 'invalid', invalid.length);
+    }
+    if (valid.length === 0) return;
+    const failed: { id?: string; error?: unknown } = {};
+    try {
+      await runBatchTx(valid, failed);
+    } catch (err) {
+      failed.error = err;
+      logger.warn({ err, topic: batch.topic, partition: batch.partition, size: valid.length }, 'batch transaction failed; one transaction per message');
+      await runOneByOne(valid, failed);
+    }
+  };
+}

@@ -1,0 +1,173 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import type { Logger } from 'pino';
+import { dlqTopic, isTopic, type Topic } from '@devicesaga/contracts';
+import type { Bus, ConsumerHandle, ConsumerOptions, KafkaClient, OutgoingEvent, RawProducer } from './types';
+import { createKafkaClient, type KafkaClientName } from './client-factory';
+import type { ClientOptions } from './client-common';
+import { SchemaCodec } from './schema-codec';
+import { buildRow, enqueue, OutboxRelay, type RelayOptions } from './outbox';
+import { createBatchHandler } from './consumer-runner';
+import { createBusMetrics, type BusMetricsOptions } from './metrics';
+
+export interface BusOptions {
+  serviceName: string;
+  /** A client adapter, or its name (`KAFKA_CLIENT`). */
+  client: KafkaClient | KafkaClientName;
+  brokers: string[];
+  registryUrl: string;
+  /** The service's database (outbox, inbox); required for `enqueue`, `startRelay` and `consume`. */
+  dataSource?: DataSource;
+  logger: Logger;
+  /** Prefix of every Kafka topic name (namespacing for tests and benchmarks); default none. */
+  topicPrefix?: string;
+  /** Prefix of the topics this bus publishes to (relay and `publish`); defaults to `topicPrefix`. */
+  publishTopicPrefix?: string;
+  /** Partitions of topics the bus creates when missing (default 3). */
+  partitions?: number;
+  relay?: Pick<RelayOptions, 'batchSize' | 'pollMs' | 'lockRetryMs' | 'afterSend'>;
+  clientOptions?: Pick<ClientOptions, 'maxWaitMs' | 'partitionsConcurrency'>;
+  /** prom-client counters (default: the global registry); `false` disables them. */
+  metrics?: BusMetricsOptions | false;
+}
+
+/** The bus plus a few handles for tests, benchmarks and health checks. */
+export interface BusInstance extends Bus {
+  readonly client: KafkaClient;
+  readonly codec: SchemaCodec;
+  /** The running relay, once `startRelay()` was called. */
+  readonly relay: OutboxRelay | undefined;
+  /** Kafka topic name of a catalog topic for publishing (with the prefix). */
+  publishTopic(topic: Topic): string;
+  /** Kafka topic name of a catalog topic for consuming (with the prefix). */
+  consumeTopic(topic: Topic): string;
+}
+
+export function createBus(options: BusOptions): BusInstance {
+  const { serviceName, logger: rootLogger, dataSource } = options;
+  const logger = rootLogger.child({ component: 'bus' });
+  const client =
+    typeof options.client === 'string'
+      ? createKafkaClient(options.client, { clientId: serviceName, brokers: options.brokers, logger, ...options.clientOptions })
+      : options.client;
+  const codec = new SchemaCodec(options.registryUrl);
+  const prefix = options.topicPrefix ?? '';
+  const publishPrefix = options.publishTopicPrefix ?? prefix;
+  const partitions = options.partitions ?? 3;
+  const metrics = options.metrics === false ? undefined : createBusMetrics(options.metrics ?? {});
+  const consumers = new Set<ConsumerHandle>();
+  const ensured = new Set<string>();
+  let producerP: Promise<RawProducer> | undefined;
+  let relay: OutboxRelay | undefined;
+  let stopped = false;
+
+  const publishTopic = (t: Topic) => `${publishPrefix}${t}`;
+  const consumeTopic = (t: Topic) => `${prefix}${t}`;
+  const catalogTopic = (kafkaTopic: string): Topic | null => {
+    if (!kafkaTopic.startsWith(prefix)) return null;
+    const name = kafkaTopic.slice(prefix.length);
+    return isTopic(name) ? name : null;
+  };
+
+  const ensureTopics = async (names: string[]) => {
+    const missing = [...new Set(names)].filter((n) => !ensured.has(n));
+    if (missing.length === 0) return;
+    await client.ensureTopics(missing.map((name) => ({ name, partitions })));
+    for (const n of missing) ensured.add(n);
+  };
+
+  const producer = () => {
+    if (!producerP) {
+      producerP = client.producer();
+      producerP.catch(() => (producerP = undefined));
+    }
+    return producerP;
+  };
+
+  /** The relay's producer makes sure a topic exists before its first record goes there. */
+  const ensuringProducer = async (): Promise<RawProducer> => {
+    const p = await producer();
+    return {
+      send: async (records) => {
+        await ensureTopics(records.map((r) => r.topic));
+        await p.send(records);
+        metrics?.published(records);
+      },
+      close: () => p.close(),
+    };
+  };
+
+  const requireDb = (what: string): DataSource => {
+    if (!dataSource) throw new Error(`bus: ${what} needs a dataSource`);
+    return dataSource;
+  };
+
+  return {
+    client,
+    codec,
+    get relay() {
+      return relay;
+    },
+    publishTopic,
+    consumeTopic,
+
+    async enqueue(manager: EntityManager, events: OutgoingEvent[]) {
+      await enqueue(manager, serviceName, events);
+    },
+
+    async publish(events: OutgoingEvent[]) {
+      if (events.length === 0) return;
+      await codec.init();
+      const rows = events.map((e) => buildRow(serviceName, e));
+      const p = await ensuringProducer();
+      await p.send(rows.map((r) => ({ topic: publishTopic(r.topic), key: r.key, value: codec.encode(r.topic, r.envelope), headers: r.headers })));
+    },
+
+    async startRelay() {
+      if (relay) return;
+      const ds = requireDb('startRelay');
+      await codec.init();
+      relay = new OutboxRelay({
+        dataSource: ds,
+        producer: await ensuringProducer(),
+        codec,
+        topicName: publishTopic,
+        logger: logger.child({ component: 'outbox-relay' }),
+        ...options.relay,
+      });
+      relay.start();
+    },
+
+    async consume<T extends Topic>(consumerOptions: ConsumerOptions<T>): Promise<ConsumerHandle> {
+      if (stopped) throw new Error('bus stopped');
+      const ds = requireDb('consume');
+      await codec.init();
+      const topics = (Object.keys(consumerOptions.handlers) as T[]).map(consumeTopic);
+      if (topics.length === 0) throw new Error('consume: no handlers');
+      await ensureTopics([...topics, ...topics.map(dlqTopic)]);
+      const onBatch = createBatchHandler(
+        { serviceName, dataSource: ds, codec, producer: await ensuringProducer(), logger, catalogTopic, metrics },
+        consumerOptions,
+      );
+      const consumer = await client.consumer({ groupId: consumerOptions.groupId, topics, fromBeginning: consumerOptions.fromBeginning ?? true });
+      await consumer.run(onBatch);
+      logger.info({ group: consumerOptions.groupId, topics, client: client.name }, 'consumer started');
+      const handle: ConsumerHandle = {
+        stop: async () => {
+          consumers.delete(handle);
+          await consumer.stop();
+        },
+      };
+      consumers.add(handle);
+      return handle;
+    },
+
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await Promise.all([...consumers].map((c) => c.stop()));
+      await relay?.stop({ drain: true });
+      if (producerP) await (await producerP).close().catch(() => undefined);
+      await client.close();
+    },
+  };
+}

@@ -1,0 +1,19 @@
+export * from './types';
+export { createBus, type BusOptions, type BusInstance } from './create-bus';
+export { createKafkaClient, kafkaClientNames, type KafkaClientName } from './client-factory';
+export type { ClientOptions } from './client-common';
+export { KafkajsClient } from './kafkajs-client';
+export { PlatformaticClient } from './platformatic-client';
+export { SchemaCodec, SchemaRegistryError, SchemaValidationError, registerJsonSchema, type Decoded } from './schema-codec';
+export {
+  busMigrations,
+  BusOutboxInbox1767225600000,
+  enqueue,
+  OutboxRelay,
+  childTraceparent,
+  OUTBOX_CHANNEL,
+  RELAY_LOCK_CLASS,
+  type RelayOptions,
+} from './outbox';
+export { createBatchHandler, type RunnerDeps } from './consumer-runner';
+export { createBusMetrics, type BusMetricsOptions } from './metrics';

@@ -1,0 +1,92 @@
+/**
+ * `npm test` after bootstrap: typecheck, lint, the unit project, then the e2e project against the whole stack
+ * started as separate processes. Prints each step with its duration and ends with `N passed, N failed`.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startStack } from './stack/stack';
+import { root } from './stack/processes';
+
+interface JestSummary {
+  numPassedTests: number;
+  numFailedTests: number;
+  numPendingTests: number;
+  numTotalTestSuites: number;
+}
+
+const totals = { passed: 0, failed: 0, skipped: 0 };
+const steps: string[] = [];
+let ok = true;
+
+function step(name: string, command: string, args: string[], env: NodeJS.ProcessEnv = process.env): boolean {
+  const t0 = Date.now();
+  console.log(`\n[test] ${name}…`);
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', env });
+  const seconds = ((Date.now() - t0) / 1000).toFixed(1);
+  const passed = result.status === 0;
+  steps.push(`${passed ? 'ok  ' : 'FAIL'} ${name} (${seconds} s)`);
+  if (!passed) ok = false;
+  return passed;
+}
+
+function jest(project: string, env: NodeJS.ProcessEnv, extra: string[]) {
+  const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'jest-')), 'result.json');
+  step(`jest ${project}`, path.join(root, 'node_modules/.bin/node'), [
+    '--experimental-vm-modules',
+    '--no-warnings=ExperimentalWarning',
+    path.join(root, 'node_modules/jest/bin/jest.js'),
+    '--selectProjects',
+    project,
+    '--json',
+    `--outputFile=${out}`,
+    ...extra,
+  ], env);
+  try {
+    const summary = JSON.parse(readFileSync(out, 'utf8')) as JestSummary;
+    totals.passed += summary.numPassedTests;
+    totals.failed += summary.numFailedTests;
+    totals.skipped += summary.numPendingTests;
+  } catch {
+    totals.failed += 1; // jest could not even report: count the run as a failure
+  }
+}
+
+async function main() {
+  const extra = process.argv.slice(2);
+  const bin = (name: string) => path.join(root, 'node_modules/.bin', name);
+  step('typecheck (tsc strict)', bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']);
+  step('lint (eslint, type-aware)', bin('eslint'), ['.', '--max-warnings=0']);
+  const env = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', NODE_ENV: 'test' };
+  jest('unit', env, extra);
+
+  console.log('\n[test] starting the stack for the e2e tests…');
+  const logDir = path.join(root, '.run/test-logs');
+  let stack;
+  try {
+    stack = await startStack({ env, logDir, onProgress: (line) => console.log(`[test]   ${line}`) });
+  } catch (err) {
+    console.error(`[test] the stack did not start: ${err instanceof Error ? err.message : String(err)}`);
+    steps.push('FAIL start the stack');
+    ok = false;
+    totals.failed += 1;
+  }
+  if (stack) {
+    try {
+      jest('e2e', { ...env, GATEWAY_URL: stack.gatewayUrl, E2E_LOG_DIR: logDir }, extra);
+    } finally {
+      await stack.stop();
+    }
+  }
+
+  console.log('\n[test] summary');
+  for (const line of steps) console.log(`  ${line}`);
+  console.log(`${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`);
+  process.exit(ok && totals.failed === 0 ? 0 : 1);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
