@@ -21,6 +21,8 @@ export const config = (env: NodeJS.ProcessEnv = process.env) =>
       /** Idempotency keys are forgotten after this long. */
       IDEMPOTENCY_TTL_HOURS: z.coerce.number().positive().default(24),
       /** Set to false to run without the Kafka consumer and outbox relay (tests that drive handlers directly). */
+      /** Prefix of every Kafka topic name (namespacing for tests and benchmarks); default none. */
+      TOPIC_PREFIX: z.string().default(''),
       BUS_ENABLED: z
         .enum(['true', 'false'])
         .default('true')

@@ -66,7 +66,7 @@ export async function start(overrides: Record<string, string | number | boolean 
     const publisher = new CommandPublisher(redis, log);
     const signals = new CommandSignals(subscriber, log);
 
-    const { bus, connected } = await resolveBus(cfg, dataSource, log);
+    const { bus, connected } = resolveBus(cfg, dataSource, log, metrics.registry);
     cleanups.push(() => bus.stop());
     const tracker = new StatusTracker({ publish: (userId, view) => publisher.publish(userId, view), statusChanges });
     let consumer: ConsumerHandle | undefined;

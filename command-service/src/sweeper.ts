@@ -50,7 +50,7 @@ export class Sweeper {
   /** One sweep; answers the ids flagged STUCK. */
   async sweep(now = new Date()): Promise<string[]> {
     const { dataSource, logger, stuckAfterSeconds } = this.options;
-    const rows = (await dataSource.query(
+    const rows = await dataSource.query<[{ id: string; status: string; deviceId: string; expiresAt: Date }[], number]>(
       `UPDATE commands SET reason = 'STUCK', updated_at = $1
        WHERE id IN (
          SELECT id FROM commands
@@ -58,7 +58,7 @@ export class Sweeper {
          ORDER BY expires_at LIMIT 500 FOR UPDATE SKIP LOCKED)
        RETURNING id, status, device_id AS "deviceId", expires_at AS "expiresAt"`,
       [now, stuckAfterSeconds],
-    )) as [{ id: string; status: string; deviceId: string; expiresAt: Date }[], number];
+    );
     const flagged = rows[0];
     for (const row of flagged) {
       logger.warn({ correlationId: row.id, commandId: row.id, status: row.status, deviceId: row.deviceId, expiresAt: row.expiresAt }, 'saga stuck: no outcome long past its deadline');

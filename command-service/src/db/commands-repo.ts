@@ -91,13 +91,13 @@ export async function insertCommand(manager: EntityManager, row: Omit<CommandRow
 /** A command of this user (another user's command is "not found"). */
 export async function findCommand(manager: EntityManager, id: string, userId: string): Promise<CommandRow | undefined> {
   if (!UUID.test(id)) return undefined;
-  const rows = (await manager.query(`SELECT ${COLUMNS} FROM commands WHERE id = $1 AND user_id = $2`, [id, userId])) as CommandRow[];
+  const rows = await manager.query<CommandRow[]>(`SELECT ${COLUMNS} FROM commands WHERE id = $1 AND user_id = $2`, [id, userId]);
   return rows[0];
 }
 
 /** Locks a command for a status change (in the consumer's transaction). */
 export async function lockCommand(manager: EntityManager, id: string): Promise<CommandRow | undefined> {
-  const rows = (await manager.query(`SELECT ${COLUMNS} FROM commands WHERE id = $1 FOR UPDATE`, [id])) as CommandRow[];
+  const rows = await manager.query<CommandRow[]>(`SELECT ${COLUMNS} FROM commands WHERE id = $1 FOR UPDATE`, [id]);
   return rows[0];
 }
 
@@ -138,10 +138,10 @@ export async function listCommands(manager: EntityManager, filter: ListFilter): 
     where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
   }
   params.push(filter.limit + 1);
-  return (await manager.query(
+  return await manager.query<CommandRow[]>(
     `SELECT ${COLUMNS} FROM commands WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
     params,
-  )) as CommandRow[];
+  );
 }
 
 export interface IdempotencyRow {
@@ -150,19 +150,19 @@ export interface IdempotencyRow {
 }
 
 export async function findIdempotencyKey(manager: EntityManager, userId: string, key: string): Promise<IdempotencyRow | undefined> {
-  const rows = (await manager.query(
+  const rows = await manager.query<IdempotencyRow[]>(
     `SELECT request_hash AS "requestHash", command_id AS "commandId" FROM idempotency_keys WHERE user_id = $1 AND key = $2`,
     [userId, key],
-  )) as IdempotencyRow[];
+  );
   return rows[0];
 }
 
 /** Claims a key; false when another request holds it (it waits for that request's transaction to end first). */
 export async function claimIdempotencyKey(manager: EntityManager, userId: string, key: string, hash: string, commandId: string, at: Date): Promise<boolean> {
-  const rows = (await manager.query(
+  const rows = await manager.query<unknown[]>(
     `INSERT INTO idempotency_keys (user_id, key, request_hash, command_id, created_at) VALUES ($1, $2, $3, $4, $5)
      ON CONFLICT (user_id, key) DO NOTHING RETURNING 1 AS claimed`,
     [userId, key, hash, commandId, at],
-  )) as unknown[];
+  );
   return rows.length === 1;
 }

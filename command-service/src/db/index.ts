@@ -1,10 +1,7 @@
-import { busMigrations } from '@devicesaga/platform/src/bus/outbox';
+import { busMigrations } from '@devicesaga/platform';
 import { Commands1767300000000 } from './migrations/1767300000000-commands';
 
 export { entities } from './entities';
 
-/**
- * The service's migrations: the bus outbox/inbox tables, then its own. `busMigrations` is imported from the bus
- * module directly because `@devicesaga/platform`'s index does not export it yet.
- */
+/** The service's migrations: the bus outbox/inbox tables, then its own. */
 export const migrations = [...busMigrations, Commands1767300000000];

@@ -1,0 +1,116 @@
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import express from 'express';
+import { Client } from 'pg';
+import type { EventOf, PayloadOf } from '@devicesaga/contracts';
+import { closeServer, createLogger, signAccessToken, verifyAccessToken, type HandlerContext } from '@devicesaga/platform';
+import { config } from '../src/config';
+import { createHandlers, type TrackedTopic } from '../src/handlers';
+import type { Started } from '../src/main';
+
+export const TEST_DB = 'ds_test_command';
+export const settings = config({});
+
+export async function ensureDatabase(name = TEST_DB): Promise<void> {
+  const client = new Client({ host: settings.DATABASE_HOST, port: settings.DATABASE_PORT, user: settings.DATABASE_USER, database: 'postgres' });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (!rowCount) await client.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function tokenFor(userId: string): Promise<string> {
+  return signAccessToken(settings, { id: userId, email: `${userId}@example.test` }, 3600);
+}
+
+/**
+ * A stand-in for device-service's `GET /api/v1/sensors/{id}`: it verifies the bearer token and answers the sensors
+ * it was given for their owner only (404 for anyone else), or 500 while `failing`.
+ */
+export class DeviceServiceStub {
+  private server: Server | undefined;
+  /** sensorId → { deviceId, ownerUserId } */
+  readonly sensors = new Map<string, { deviceId: string; owner: string }>();
+  calls = 0;
+  failing = false;
+  url = '';
+
+  async start(): Promise<void> {
+    const app = express();
+    app.get('/api/v1/sensors/:id', (req, res) => {
+      this.calls++;
+      if (this.failing) {
+        res.status(500).json({ error: { code: 'INTERNAL', message: 'boom' } });
+        return;
+      }
+      const token = (req.header('authorization') ?? '').replace(/^Bearer /, '');
+      verifyAccessToken(settings, token).then(
+        ({ user }) => {
+          const sensor = this.sensors.get(req.params.id);
+          if (!sensor || sensor.owner !== user.id) {
+            res.status(404).json({ error: { code: 'NOT_FOUND', message: 'sensor not found' } });
+            return;
+          }
+          res.json({ id: req.params.id, deviceId: sensor.deviceId, parameter: 'temperature', value: 20, min: 0, max: 100, updatedAt: new Date().toISOString() });
+        },
+        () => res.status(401).json({ error: { code: 'UNAUTHORIZED', message: 'no' } }),
+      );
+    });
+    await new Promise<void>((resolve) => {
+      this.server = app.listen(0, '127.0.0.1', () => resolve());
+    });
+    this.url = `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    if (this.server) await closeServer(this.server);
+  }
+}
+
+export interface Api {
+  status: number;
+  headers: Headers;
+  body: Record<string, unknown>;
+}
+
+export function client(port: number) {
+  const base = `http://127.0.0.1:${port}`;
+  return async (method: string, path: string, token: string, body?: unknown, headers: Record<string, string> = {}): Promise<Api> => {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+    });
+    return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
+  };
+}
+
+/** A saga event as the bus would hand it to a handler. */
+export function sagaEvent<T extends TrackedTopic>(type: T, payload: PayloadOf<T>, occurredAt = new Date().toISOString()): EventOf<T> {
+  return { id: randomUUID(), type, occurredAt, correlationId: (payload as { commandId: string }).commandId, causationId: null, producer: 'test', payload };
+}
+
+const testLogger = createLogger('command-service-test', 'silent');
+
+/** Applies one event the way the bus does: the handler in a transaction, then the afterCommit hook. */
+export async function applyEvent<T extends TrackedTopic>(app: Started, event: EventOf<T>): Promise<void> {
+  const handlers = createHandlers(app.tracker.track);
+  const handler = handlers[event.type] as (e: EventOf<T>, ctx: HandlerContext) => Promise<void>;
+  await app.dataSource.transaction(async (manager) => {
+    const ctx: HandlerContext = { manager, emit: () => Promise.reject(new Error('no emit here')), logger: testLogger, headers: {} };
+    await handler(event, ctx);
+  });
+  app.tracker.afterCommit([event]);
+}
+
+export async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
