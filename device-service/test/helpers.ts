@@ -73,8 +73,8 @@ export function envelope<T extends Topic>(topic: T, payload: PayloadOf<T>, corre
 /** A HandlerContext on a real transaction whose `emit` (and the outbox seam) collect events. */
 export function collector() {
   const emitted: Emitted[] = [];
-  const enqueue = (_m: unknown, events: OutgoingEvent[]) => {
-    for (const e of events) emitted.push({ topic: e.topic, key: e.key, correlationId: e.correlationId, causationId: e.causationId, payload: e.payload as Record<string, unknown> });
+  const enqueue = (_m: unknown, events: OutgoingEvent[], _traceparent?: string | null) => {
+    for (const e of events) emitted.push({ topic: e.topic, key: e.key, correlationId: e.correlationId, causationId: e.causationId, payload: e.payload });
     return Promise.resolve();
   };
   const run = <T extends Topic>(ds: DataSource, handler: (event: EventOf<T>, ctx: HandlerContext) => Promise<void>, event: EventOf<T>) =>
@@ -84,7 +84,7 @@ export function collector() {
         logger,
         headers: {},
         emit: (topic, key, payload) => {
-          emitted.push({ topic, key, correlationId: event.correlationId, causationId: event.id, payload: payload as Record<string, unknown> });
+          emitted.push({ topic, key, correlationId: event.correlationId, causationId: event.id, payload });
           return Promise.resolve();
         },
       };

@@ -1,6 +1,5 @@
 import { createDataSource, type DatabaseSettings } from '@devicesaga/platform';
-// busMigrations is not re-exported from the platform index yet: imported from its module directly.
-import { busMigrations } from '@devicesaga/platform/src/bus/outbox';
+import { busMigrations } from '@devicesaga/platform';
 import { entities } from './entities';
 import { DeviceSchema1767300000000 } from './migrations/1767300000000-DeviceSchema';
 

@@ -3,29 +3,22 @@ import type { EntityManager } from 'typeorm';
 import type { HandlerContext, OutgoingEvent } from '@devicesaga/platform';
 import type { Emit, SagaSettings } from '../saga/saga';
 
+/** Writes events to the outbox in the caller's transaction (the platform's `enqueue`), with the trace parent. */
+export type Enqueue = (manager: EntityManager, events: OutgoingEvent[], parentTraceparent?: string | null) => Promise<void>;
+
 export interface HandlerDeps {
   settings: SagaSettings;
-  /**
-   * The outbox (Bus.enqueue) for events about another command than the one handled — e.g. a queued command approved
-   * when this one ends: its events carry its own correlation id (= its command id).
-   */
-  enqueue: (manager: EntityManager, events: OutgoingEvent[]) => Promise<void>;
+  enqueue: Enqueue;
 }
 
-/** Emits through `ctx.emit` what belongs to the handled message, through the outbox with explicit ids the rest. */
+/**
+ * Saga events go to the outbox through `deps.enqueue`, not `ctx.emit`, on purpose: a handler also emits events about
+ * *other* commands (ending a saga approves or rejects the next queued command), and those must carry their own
+ * correlation id (= their command id), which `ctx.emit` cannot set; and one path keeps them in causal order in the
+ * outbox (`ctx.emit` rows are written at the end of the consumer's batch, after rows written directly).
+ */
 export function sagaContext(event: EventOf<Topic>, ctx: HandlerContext, deps: HandlerDeps) {
-  const emit: Emit = async (e) => {
-    if (e.correlationId === event.correlationId && e.causationId === event.id) {
-      switch (e.topic) {
-        case 'dm.value_set_approved':
-          await ctx.emit(e.topic, e.key, e.payload);
-          return;
-        case 'dm.value_set_error':
-          await ctx.emit(e.topic, e.key, e.payload);
-          return;
-      }
-    }
-    await deps.enqueue(ctx.manager, [e]);
-  };
+  const traceparent = ctx.headers.traceparent ?? null;
+  const emit: Emit = (e) => deps.enqueue(ctx.manager, [e], traceparent);
   return { m: ctx.manager, emit, settings: deps.settings, logger: ctx.logger, causationId: event.id };
 }

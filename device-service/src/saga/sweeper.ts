@@ -1,11 +1,12 @@
-import type { DataSource, EntityManager } from 'typeorm';
-import type { Logger, OutgoingEvent } from '@devicesaga/platform';
+import type { DataSource } from 'typeorm';
+import type { Logger } from '@devicesaga/platform';
+import type { Enqueue } from '../handlers/context';
 import { sweepDeadlines, sweepExpiredQueued, type Emit, type SagaSettings } from './saga';
 
 export interface SweeperOptions {
   dataSource: DataSource;
   settings: SagaSettings;
-  enqueue: (manager: EntityManager, events: OutgoingEvent[]) => Promise<void>;
+  enqueue: Enqueue;
   logger: Logger;
   intervalMs: number;
 }

@@ -1,0 +1,97 @@
+import type { Server } from 'node:http';
+import {
+  closeServer,
+  createBus,
+  createHttpApp,
+  createLogger,
+  createMetrics,
+  enqueue,
+  finish,
+  isMain,
+  listen,
+  openDataSource,
+  runMain,
+  type BusInstance,
+} from '@devicesaga/platform';
+import { config } from './config';
+import { deviceDataSource } from './db/data-source';
+import { createHandlers } from './handlers';
+import type { Enqueue } from './handlers/context';
+import { apiRoutes } from './http/routes';
+import { DynsecClient } from './mqtt/dynsec';
+import type { SagaSettings } from './saga/saga';
+import { startSweeper } from './saga/sweeper';
+
+export const SERVICE = 'device-service';
+const logger = createLogger(SERVICE);
+
+export interface Started {
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Composition root. `overrides` win over the environment (tests: PORT 0, a test database, BUS_ENABLED...). */
+export async function start(overrides: Record<string, string | number | boolean> = {}): Promise<Started> {
+  const env = { ...process.env, ...Object.fromEntries(Object.entries(overrides).map(([k, v]) => [k, String(v)])) };
+  const cfg = config(env);
+  const log = cfg.LOG_LEVEL === logger.level ? logger : createLogger(SERVICE, cfg.LOG_LEVEL);
+  const metrics = createMetrics(SERVICE);
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const s of stops.reverse()) {
+      await s().catch((err: unknown) => log.error({ err }, 'stop step failed'));
+    }
+  };
+
+  try {
+    const dataSource = await openDataSource(deviceDataSource(cfg, cfg.DATABASE_NAME), log);
+    stops.push(() => dataSource.destroy());
+
+    const dynsec = new DynsecClient({ url: cfg.MQTT_URL, username: cfg.MQTT_ADMIN_USERNAME, password: cfg.MQTT_ADMIN_PASSWORD, logger: log.child({ component: 'dynsec' }) });
+    await dynsec.connect();
+    stops.push(() => dynsec.close());
+
+    const settings: SagaSettings = { graceMs: cfg.SAGA_DEADLINE_GRACE_MS, maxQueue: cfg.MAX_QUEUE_PER_SENSOR, now: () => new Date() };
+    const outbox: Enqueue = (m, events, traceparent) => enqueue(m, SERVICE, events, traceparent);
+
+    let bus: BusInstance | undefined;
+    if (cfg.BUS_ENABLED) {
+      bus = createBus({ serviceName: SERVICE, client: cfg.KAFKA_CLIENT, brokers: cfg.KAFKA_BROKERS, registryUrl: cfg.SCHEMA_REGISTRY_URL, dataSource, logger: log });
+      const b = bus;
+      stops.push(() => b.stop()); // drains consumers, flushes the relay
+      await bus.startRelay();
+      await bus.consume({ groupId: `${SERVICE}${cfg.GROUP_SUFFIX}`, handlers: createHandlers({ settings, enqueue: outbox }) });
+      // The sweeper writes to the outbox; it starts after the relay and stops before the bus.
+      const sweeper = startSweeper({ dataSource, settings, enqueue: outbox, logger: log.child({ component: 'sweeper' }), intervalMs: cfg.SWEEP_INTERVAL_MS });
+      stops.push(() => sweeper.stop());
+    }
+
+    const app = createHttpApp({
+      logger: log,
+      metrics,
+      readiness: {
+        database: () => dataSource.query('SELECT 1'),
+        mqttAdmin: () => dynsec.check(),
+        ...(bus ? { bus: () => (bus.relay ? Promise.resolve() : Promise.reject(new Error('outbox relay not started'))) } : {}),
+      },
+    });
+    app.use('/api/v1', apiRoutes({ dataSource, dynsec, jwt: cfg, logger: log }));
+    finish(app, log);
+    const server: Server = await listen(app, cfg.PORT);
+    stops.push(() => closeServer(server));
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : cfg.PORT;
+    log.info({ port, bus: cfg.BUS_ENABLED, kafkaClient: cfg.KAFKA_CLIENT }, 'device-service listening');
+
+    let stopping: Promise<void> | undefined;
+    return {
+      port,
+      stop: () => (stopping ??= stopAll()),
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+if (isMain(module)) runMain(logger, start);
