@@ -46,7 +46,7 @@ export function toPending(r: PendingRow): PendingCommand {
  * (`WITH u AS (…) SELECT * FROM u`): TypeORM answers `[rows, count]` for a bare UPDATE.
  */
 export async function rows<T>(m: EntityManager, sql: string, params: unknown[] = []): Promise<T[]> {
-  return (await m.query(sql, params)) as T[];
+  return m.query<T[]>(sql, params);
 }
 
 export async function pendingRows(m: EntityManager, sql: string, params: unknown[] = []): Promise<PendingCommand[]> {

@@ -1,0 +1,374 @@
+import { randomUUID } from 'node:crypto';
+import type { MqttClient } from 'mqtt';
+import type { DataSource, EntityManager } from 'typeorm';
+import type { Bus, Logger, OutgoingEvent } from '@devicesaga/platform';
+import type { AdapterConfig } from './config';
+import { DevicePresence, type PendingCommand } from './db/entities';
+import { pendingRows, rows } from './db/rows';
+import { outcomeEvent, outcomeOfReply, timerOutcome } from './domain/outcome';
+import {
+  commandsTopic,
+  parseReply,
+  parseStatus,
+  parseTelemetry,
+  parseTopic,
+  replyMessage,
+  type CommandMessage,
+  type ReplyMessage,
+} from './domain/protocol';
+import { connectMqtt } from './mqtt/connect';
+import { Batcher } from './telemetry';
+
+export type BridgeConfig = Pick<
+  AdapterConfig,
+  | 'MQTT_URL'
+  | 'MQTT_ADAPTER_USERNAME'
+  | 'MQTT_ADAPTER_PASSWORD'
+  | 'MQTT_CLIENT_ID'
+  | 'MQTT_SHARE_GROUP'
+  | 'MQTT_SESSION_EXPIRY_S'
+  | 'REPLY_TIMEOUT_MS'
+  | 'TIMER_INTERVAL_MS'
+  | 'PUBLISH_TIMEOUT_MS'
+  | 'TELEMETRY_BATCH_MS'
+  | 'TELEMETRY_BATCH_MAX'
+>;
+
+export interface BridgeDeps {
+  dataSource: DataSource;
+  /** `enqueue` for saga outcomes and presence (outbox, same transaction); `publish` for telemetry. */
+  bus: Pick<Bus, 'enqueue' | 'publish'>;
+  logger: Logger;
+  config: BridgeConfig;
+}
+
+export type ReplyResult = 'closed' | 'ignored' | 'parked';
+
+const BATCH = 200;
+
+/**
+ * The adapter's MQTT side: sends commands, turns replies / silence / TTLs into exactly one outcome per command,
+ * tracks presence, forwards telemetry. All timing decisions come from the database, so a restart loses nothing.
+ */
+export class DeviceBridge {
+  private control: MqttClient | undefined;
+  private telemetryClient: MqttClient | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> | undefined;
+  private stopping = false;
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly presence = new Map<string, boolean>();
+  readonly telemetry: Batcher<OutgoingEvent<'adapter.measure_received'>>;
+  readonly stats = { published: 0, republished: 0, closed: 0, parked: 0, ignoredReplies: 0, badMessages: 0, measurements: 0 };
+
+  constructor(private readonly deps: BridgeDeps) {
+    this.telemetry = new Batcher(
+      (events) => deps.bus.publish(events),
+      deps.logger,
+      deps.config.TELEMETRY_BATCH_MAX,
+      deps.config.TELEMETRY_BATCH_MS,
+    );
+  }
+
+  get connected(): boolean {
+    return Boolean(this.control?.connected && this.telemetryClient?.connected);
+  }
+
+  get replyTimeoutMs(): number {
+    return this.deps.config.REPLY_TIMEOUT_MS;
+  }
+
+  isOnline(deviceId: string): boolean {
+    return this.presence.get(deviceId) ?? false;
+  }
+
+  async start(): Promise<void> {
+    const { config, logger, dataSource } = this.deps;
+    for (const p of await dataSource.getRepository(DevicePresence).find()) this.presence.set(p.deviceId, p.online);
+    const settings = {
+      url: config.MQTT_URL,
+      username: config.MQTT_ADAPTER_USERNAME,
+      password: config.MQTT_ADAPTER_PASSWORD,
+      sessionExpiryS: config.MQTT_SESSION_EXPIRY_S,
+    };
+    const group = config.MQTT_SHARE_GROUP;
+    // Replies: shared by the replicas; PUBACK after the outcome commits. Status: every replica keeps presence (and a
+    // shared subscription would not get the retained messages).
+    this.control = await connectMqtt(
+      { ...settings, clientId: config.MQTT_CLIENT_ID },
+      [`$share/${group}/devices/+/replies`, 'devices/+/status'],
+      (topic, payload) => this.onMessage(topic, payload),
+      logger,
+    );
+    // Telemetry on its own connection so it never queues behind reply transactions (see onMessage).
+    this.telemetryClient = await connectMqtt(
+      { ...settings, clientId: `${config.MQTT_CLIENT_ID}-telemetry` },
+      [`$share/${group}/devices/+/telemetry`],
+      (topic, payload) => this.onMessage(topic, payload),
+      logger,
+    );
+    this.timer = setInterval(() => {
+      if (this.ticking || this.stopping) return;
+      this.ticking = this.tick()
+        .catch((err: unknown) => logger.error({ err }, 'timer tick failed'))
+        .finally(() => {
+          this.ticking = undefined;
+        });
+    }, config.TIMER_INTERVAL_MS);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearInterval(this.timer);
+    if (this.ticking) await this.ticking;
+    await Promise.all([this.control?.endAsync(), this.telemetryClient?.endAsync()]);
+    await Promise.allSettled([...this.inFlight]);
+    await this.telemetry.drain();
+  }
+
+  /* ------------------------------------------------------------ commands out ------------------------------------------------------------ */
+
+  /** Publishes a command QoS 1; waits for the PUBACK at most PUBLISH_TIMEOUT_MS (mqtt.js keeps it queued after). */
+  async publishCommand(cmd: PendingCommand, republish = false): Promise<void> {
+    const client = this.control;
+    if (!client) throw new Error('the adapter is not connected to MQTT');
+    const message: CommandMessage = {
+      commandId: cmd.commandId,
+      sensorId: cmd.sensorId,
+      parameter: cmd.parameter,
+      action: cmd.action,
+      value: cmd.value,
+      expiresAt: cmd.expiresAt.toISOString(),
+    };
+    let timeout: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timeout = setTimeout(() => resolve('timeout'), this.deps.config.PUBLISH_TIMEOUT_MS);
+    });
+    try {
+      const result = await Promise.race([client.publishAsync(commandsTopic(cmd.deviceId), JSON.stringify(message), { qos: 1 }), timedOut]);
+      if (result === 'timeout') {
+        this.deps.logger.warn({ commandId: cmd.commandId, deviceId: cmd.deviceId }, 'no PUBACK yet: the command stays queued in the MQTT client');
+      }
+    } finally {
+      clearTimeout(timeout);
+    }
+    if (republish) this.stats.republished++;
+    else this.stats.published++;
+  }
+
+  private republish(commands: PendingCommand[]): void {
+    for (const cmd of commands) {
+      this.publishCommand(cmd, true).catch((err: unknown) =>
+        this.deps.logger.error({ err, commandId: cmd.commandId }, 'republish failed'),
+      );
+    }
+  }
+
+  /* ------------------------------------------------------------ messages in ------------------------------------------------------------ */
+
+  /** Replies and status: resolved once committed (then the PUBACK goes out). Telemetry: resolved on receipt. */
+  onMessage(topic: string, payload: Buffer): Promise<void> {
+    const work = this.dispatch(topic, payload);
+    this.inFlight.add(work);
+    return work.finally(() => this.inFlight.delete(work));
+  }
+
+  private async dispatch(topic: string, payload: Buffer): Promise<void> {
+    const t = parseTopic(topic);
+    if (!t) {
+      this.deps.logger.warn({ topic }, 'message on an unexpected topic dropped');
+      return;
+    }
+    switch (t.kind) {
+      case 'replies':
+        await retry(() => this.onReply(t.deviceId, payload));
+        return;
+      case 'status':
+        await retry(() => this.onStatus(t.deviceId, payload));
+        return;
+      case 'telemetry':
+        this.onTelemetry(t.deviceId, payload);
+        return;
+      case 'commands':
+        return;
+    }
+  }
+
+  async onReply(deviceId: string, payload: Buffer): Promise<ReplyResult | 'invalid'> {
+    const parsed = parseReply(payload);
+    if (!parsed.ok) {
+      this.stats.badMessages++;
+      this.deps.logger.warn({ deviceId, error: parsed.error, bytes: payload.length }, 'invalid reply dropped');
+      return 'invalid';
+    }
+    const result = await this.deps.dataSource.transaction((m) => this.applyReply(m, deviceId, parsed.value, true));
+    this.deps.logger.debug({ deviceId, commandId: parsed.value.commandId, result }, 'reply');
+    return result;
+  }
+
+  /** Closes the pending row with the reply's outcome and enqueues the event — exactly once, in the caller's transaction. */
+  private async applyReply(m: EntityManager, deviceId: string, reply: ReplyMessage, park: boolean): Promise<ReplyResult> {
+    const outcome = outcomeOfReply(reply);
+    const [closed] = await pendingRows(
+      m,
+      `WITH u AS (
+         UPDATE pending_command SET state = $3, reason = $4, device_value = $5, closed_at = now()
+         WHERE command_id = $1 AND device_id = $2 AND state = 'PENDING' RETURNING *)
+       SELECT * FROM u`,
+      [reply.commandId, deviceId, outcome.state, outcome.state === 'SENT' ? null : outcome.message, outcome.state === 'SENT' ? (outcome.deviceValue ?? null) : null],
+    );
+    if (closed) {
+      await this.deps.bus.enqueue(m, [outcomeEvent(closed, outcome)]);
+      this.stats.closed++;
+      return 'closed';
+    }
+    const known = await rows(m, `SELECT 1 FROM pending_command WHERE command_id = $1`, [reply.commandId]);
+    if (known.length || !park) {
+      this.stats.ignoredReplies++;
+      return 'ignored';
+    }
+    await m.query(
+      `INSERT INTO parked_reply (command_id, device_id, reply) VALUES ($1, $2, $3) ON CONFLICT (command_id) DO NOTHING`,
+      [reply.commandId, deviceId, JSON.stringify(reply)],
+    );
+    this.stats.parked++;
+    return 'parked';
+  }
+
+  async onStatus(deviceId: string, payload: Buffer): Promise<void> {
+    const parsed = parseStatus(payload);
+    if (!parsed.ok) {
+      this.stats.badMessages++;
+      this.deps.logger.warn({ deviceId, error: parsed.error }, 'invalid status dropped');
+      return;
+    }
+    const online = parsed.value;
+    this.presence.set(deviceId, online);
+    const toRepublish = await this.deps.dataSource.transaction(async (m) => {
+      const [change] = await rows<{ inserted: boolean }>(
+        m,
+        `INSERT INTO device_presence (device_id, online, changed_at) VALUES ($1, $2, now())
+         ON CONFLICT (device_id) DO UPDATE SET online = EXCLUDED.online, changed_at = EXCLUDED.changed_at
+         WHERE device_presence.online IS DISTINCT FROM EXCLUDED.online
+         RETURNING (xmax = 0) AS inserted`,
+        [deviceId, online],
+      );
+      if (!change || (change.inserted && !online)) return []; // no change (unknown = offline)
+      const eventId = randomUUID();
+      await this.deps.bus.enqueue(m, [
+        {
+          id: eventId,
+          topic: 'adapter.device_status',
+          key: deviceId,
+          correlationId: eventId,
+          payload: { deviceId, online, at: new Date().toISOString() },
+        },
+      ]);
+      if (!online) {
+        // Offline: its commands wait for the TTL (they reach it through its persistent session on reconnect).
+        await m.query(`UPDATE pending_command SET reply_deadline = NULL WHERE device_id = $1 AND state = 'PENDING'`, [deviceId]);
+        return [];
+      }
+      return pendingRows(
+        m,
+        `WITH u AS (
+           UPDATE pending_command SET reply_deadline = now() + make_interval(secs => $2::double precision / 1000)
+           WHERE device_id = $1 AND state = 'PENDING' AND expires_at > now() RETURNING *)
+         SELECT * FROM u`,
+        [deviceId, this.deps.config.REPLY_TIMEOUT_MS],
+      );
+    });
+    this.deps.logger.info({ deviceId, online, republish: toRepublish.length }, 'device presence');
+    // Not awaited: this runs inside handleMessage, and a PUBACK cannot be read until it returns.
+    this.republish(toRepublish);
+  }
+
+  onTelemetry(deviceId: string, payload: Buffer): void {
+    const parsed = parseTelemetry(payload, new Date());
+    if (!parsed.ok) {
+      this.stats.badMessages++;
+      this.deps.logger.warn({ deviceId, error: parsed.error }, 'invalid telemetry dropped');
+      return;
+    }
+    for (const m of parsed.value) {
+      const id = randomUUID();
+      this.telemetry.add({ id, topic: 'adapter.measure_received', key: deviceId, correlationId: id, payload: { deviceId, ts: m.ts, values: m.values } });
+      this.stats.measurements++;
+    }
+  }
+
+  /* ------------------------------------------------------------ the timer ------------------------------------------------------------ */
+
+  /** One pass: arm commands of devices now online, match parked replies, close timed-out and expired commands. */
+  async tick(): Promise<void> {
+    const { dataSource, config } = this.deps;
+    // A command recorded while its device looked offline to this replica, but the device is online (by the table).
+    const armed = await dataSource.transaction((m) =>
+      pendingRows(
+        m,
+        `WITH u AS (
+           UPDATE pending_command p SET reply_deadline = now() + make_interval(secs => $1::double precision / 1000)
+           FROM device_presence d
+           WHERE d.device_id = p.device_id AND d.online AND p.state = 'PENDING' AND p.reply_deadline IS NULL AND p.expires_at > now()
+           RETURNING p.*)
+         SELECT * FROM u`,
+        [config.REPLY_TIMEOUT_MS],
+      ),
+    );
+    this.republish(armed);
+
+    await dataSource.transaction(async (m) => {
+      const parked = await rows<{ command_id: string; device_id: string; reply: unknown }>(
+        m,
+        `SELECT r.command_id, r.device_id, r.reply FROM parked_reply r JOIN pending_command p USING (command_id)
+         ORDER BY r.received_at LIMIT ${BATCH} FOR UPDATE OF r SKIP LOCKED`,
+      );
+      for (const r of parked) {
+        const reply = replyMessage.safeParse(r.reply);
+        if (reply.success) await this.applyReply(m, r.device_id, reply.data, false);
+        await m.query(`DELETE FROM parked_reply WHERE command_id = $1`, [r.command_id]);
+      }
+      await m.query(`DELETE FROM parked_reply WHERE received_at < now() - interval '5 minutes'`);
+    });
+
+    for (;;) {
+      const n = await dataSource.transaction(async (m) => {
+        const due = await rows<{ command_id: string; expires_at: Date; reply_deadline: Date | null; db_now: Date }>(
+          m,
+          `SELECT command_id, expires_at, reply_deadline, now() AS db_now FROM pending_command
+           WHERE state = 'PENDING' AND (expires_at <= now() OR reply_deadline <= now())
+           ORDER BY expires_at LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
+        );
+        for (const d of due) {
+          const outcome = timerOutcome({ expiresAt: d.expires_at, replyDeadline: d.reply_deadline }, d.db_now);
+          if (!outcome || outcome.state === 'SENT') continue;
+          const [closed] = await pendingRows(
+            m,
+            `WITH u AS (
+               UPDATE pending_command SET state = $2, reason = $3, closed_at = now()
+               WHERE command_id = $1 AND state = 'PENDING' RETURNING *)
+             SELECT * FROM u`,
+            [d.command_id, outcome.state, outcome.message],
+          );
+          if (!closed) continue;
+          await this.deps.bus.enqueue(m, [outcomeEvent(closed, outcome)]);
+          this.stats.closed++;
+          this.deps.logger.info({ commandId: closed.commandId, deviceId: closed.deviceId, outcome: outcome.state }, 'command closed by the timer');
+        }
+        return due.length;
+      });
+      if (n < BATCH) break;
+    }
+  }
+}
+
+async function retry<T>(work: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (err) {
+      if (attempt >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+    }
+  }
+}

@@ -1,0 +1,270 @@
+import { randomUUID } from 'node:crypto';
+import type { MqttClient } from 'mqtt';
+import type { DataSource } from 'typeorm';
+import type { EventOf, Topic } from '@devicesaga/contracts';
+import { busMigrations, createDataSource, createLogger, openDataSource, type Bus, type HandlerContext, type OutgoingEvent } from '@devicesaga/platform';
+import { DeviceBridge } from '../src/bridge';
+import { entities, PendingCommand } from '../src/db/entities';
+import { adapterMigrations } from '../src/db/migrations';
+import { adapterHandlers } from '../src/handlers';
+import { SimulatedDevice } from '../../device-simulator/src/device';
+import { collect, connectAs, createDeviceClient, deleteDeviceClient, mqttEnv, sleep, uniqueId, until } from '../../device-simulator/test/support';
+
+jest.setTimeout(30_000);
+const env = mqttEnv();
+const logger = createLogger('adapter-test', process.env.LOG_LEVEL ?? 'warn');
+
+/** Outbox events (bus.enqueue and ctx.emit) and direct publishes, collected. */
+const enqueued: OutgoingEvent[] = [];
+const published: OutgoingEvent[] = [];
+const bus: Pick<Bus, 'enqueue' | 'publish'> = {
+  enqueue: (_m, events) => {
+    enqueued.push(...events);
+    return Promise.resolve();
+  },
+  publish: (events) => {
+    published.push(...events);
+    return Promise.resolve();
+  },
+};
+
+let dataSource: DataSource;
+let bridge: DeviceBridge;
+const created: string[] = [];
+const stoppers: (() => Promise<unknown>)[] = [];
+
+beforeAll(async () => {
+  dataSource = createDataSource(
+    { DATABASE_HOST: process.env.DATABASE_HOST ?? '127.0.0.1', DATABASE_PORT: Number(process.env.DATABASE_PORT ?? 5432), DATABASE_USER: process.env.DATABASE_USER ?? 'postgres', DATABASE_PASSWORD: process.env.DATABASE_PASSWORD ?? '' },
+    { database: 'ds_test_adapter', entities, migrations: [...busMigrations, ...adapterMigrations] },
+  );
+  await openDataSource(dataSource, logger);
+  await dataSource.query('TRUNCATE pending_command, device_presence, parked_reply');
+  const tag = randomUUID().slice(0, 8);
+  bridge = new DeviceBridge({
+    dataSource,
+    bus,
+    logger,
+    config: {
+      MQTT_URL: env.url,
+      MQTT_ADAPTER_USERNAME: env.adapterUsername,
+      MQTT_ADAPTER_PASSWORD: env.adapterPassword,
+      MQTT_CLIENT_ID: `adapter-test-${tag}`,
+      MQTT_SHARE_GROUP: `adaptertest${tag}`,
+      MQTT_SESSION_EXPIRY_S: 30,
+      REPLY_TIMEOUT_MS: 1000,
+      TIMER_INTERVAL_MS: 100,
+      PUBLISH_TIMEOUT_MS: 2000,
+      TELEMETRY_BATCH_MS: 5,
+      TELEMETRY_BATCH_MAX: 500,
+    },
+  });
+  await bridge.start();
+});
+
+afterAll(async () => {
+  for (const stop of stoppers) await stop().catch(() => undefined);
+  await bridge?.stop();
+  await dataSource?.destroy();
+  for (const id of created) await deleteDeviceClient(id);
+});
+
+async function newDevice(prefix = 'dev'): Promise<{ id: string; password: string }> {
+  const id = uniqueId(prefix);
+  created.push(id);
+  return { id, password: await createDeviceClient(id) };
+}
+
+async function simulated(options: { replyLatencyMs?: number } = {}): Promise<SimulatedDevice> {
+  const { id, password } = await newDevice('sim');
+  const device = new SimulatedDevice({ id, password, mqttUrl: env.url, telemetryMs: 0, sessionExpirySec: 60, ...options });
+  stoppers.push(() => device.stop());
+  await device.start();
+  await until(`${id} online at the adapter`, () => bridge.isOnline(id));
+  return device;
+}
+
+function approved(deviceId: string, over: Partial<EventOf<'dm.value_set_approved'>['payload']> = {}): EventOf<'dm.value_set_approved'> {
+  const commandId = randomUUID();
+  return {
+    id: randomUUID(),
+    type: 'dm.value_set_approved',
+    occurredAt: new Date().toISOString(),
+    correlationId: commandId,
+    causationId: randomUUID(),
+    producer: 'device-service',
+    payload: {
+      commandId,
+      userId: 'user-1',
+      deviceId,
+      sensorId: 'sensor-1',
+      parameter: 'temperature',
+      action: 'set',
+      value: 21.5,
+      previousValue: 20,
+      expiresAt: new Date(Date.now() + 30_000).toISOString(),
+      ...over,
+    },
+  };
+}
+
+/** Runs the handler in a real transaction with a context whose emit collects events. */
+async function deliver(event: EventOf<'dm.value_set_approved'>, beforeCommit?: () => Promise<void>): Promise<OutgoingEvent[]> {
+  const emitted: OutgoingEvent[] = [];
+  const handlers = adapterHandlers(bridge);
+  await dataSource.transaction(async (manager) => {
+    const ctx: HandlerContext = {
+      manager,
+      logger,
+      headers: {},
+      emit: <T extends Topic>(topic: T, key: string, payload: EventOf<T>['payload']) => {
+        emitted.push({ topic, key, payload, correlationId: event.correlationId, causationId: event.id });
+        return Promise.resolve();
+      },
+    };
+    await handlers['dm.value_set_approved'](event, ctx);
+    if (beforeCommit) await beforeCommit();
+  });
+  return emitted;
+}
+
+const outcomesOf = (commandId: string) =>
+  enqueued.filter((e) => (e.topic === 'adapter.value_set_sent' || e.topic === 'adapter.value_set_error') && (e.payload as { commandId: string }).commandId === commandId);
+
+const outcome = (commandId: string) => until(`the outcome of ${commandId}`, () => outcomesOf(commandId)[0], 15_000);
+
+describe('adapter: dm.value_set_approved → device → one outcome', () => {
+  it('when the device accepts, adapter.value_set_sent is produced and the command is closed SENT', async () => {
+    const device = await simulated();
+    const event = approved(device.id);
+    const emitted = await deliver(event);
+    expect(emitted).toEqual([]);
+    const e = await outcome(event.payload.commandId);
+    expect(e).toMatchObject({
+      topic: 'adapter.value_set_sent',
+      key: device.id,
+      correlationId: event.payload.commandId,
+      causationId: event.id,
+      payload: { commandId: event.payload.commandId, userId: 'user-1', deviceId: device.id, sensorId: 'sensor-1', value: 21.5, deviceValue: 21.5 },
+    });
+    const row = await dataSource.getRepository(PendingCommand).findOneByOrFail({ commandId: event.payload.commandId });
+    expect(row.state).toBe('SENT');
+  });
+
+  it('when the device refuses, adapter.value_set_error REFUSED carries its reason', async () => {
+    const device = await simulated();
+    const event = approved(device.id, { value: 74.4 });
+    await deliver(event);
+    expect(await outcome(event.payload.commandId)).toMatchObject({
+      topic: 'adapter.value_set_error',
+      payload: { reason: 'REFUSED', message: 'above hardware limit 70' },
+    });
+  });
+
+  it('when the device answers before the pending row commits, the parked reply still closes it', async () => {
+    const device = await simulated();
+    const event = approved(device.id, { value: 22 });
+    let replied = false;
+    device.once('reply', () => (replied = true));
+    await deliver(event, () => until('the device reply', () => replied).then(() => sleep(100)));
+    expect(await outcome(event.payload.commandId)).toMatchObject({ topic: 'adapter.value_set_sent', payload: { value: 22 } });
+  });
+
+  it('when the device was never online and the command passes expiresAt, it fails EXPIRED', async () => {
+    const { id } = await newDevice('never');
+    const event = approved(id, { expiresAt: new Date(Date.now() + 1500).toISOString() });
+    await deliver(event);
+    expect(await outcome(event.payload.commandId)).toMatchObject({ topic: 'adapter.value_set_error', payload: { reason: 'EXPIRED' } });
+    expect(outcomesOf(event.payload.commandId)).toHaveLength(1);
+  });
+
+  it('when an online device never replies, it fails TIMEOUT', async () => {
+    const { id, password } = await newDevice('mute');
+    const mute = await connectAs(id, password, id);
+    stoppers.push(() => mute.endAsync());
+    const got = collect(mute);
+    await mute.subscribeAsync(`devices/${id}/commands`, { qos: 1 });
+    await mute.publishAsync(`devices/${id}/status`, 'online', { qos: 1, retain: true });
+    await until('online at the adapter', () => bridge.isOnline(id));
+    const event = approved(id);
+    await deliver(event);
+    expect(await outcome(event.payload.commandId)).toMatchObject({ topic: 'adapter.value_set_error', payload: { reason: 'TIMEOUT' } });
+    const sent = JSON.parse(got[0]?.text ?? '{}') as { expiresAt: string };
+    expect(sent).toMatchObject({ commandId: event.payload.commandId, sensorId: 'sensor-1', parameter: 'temperature', action: 'set', value: 21.5 });
+    expect(new Date(sent.expiresAt).getTime()).toBe(new Date(event.payload.expiresAt).getTime());
+    await mute.publishAsync(`devices/${id}/status`, '', { qos: 1, retain: true });
+  });
+
+  it('when the device goes offline and comes back within the TTL, it gets the command and the saga succeeds', async () => {
+    const device = await simulated();
+    await device.goOffline();
+    await until('offline at the adapter', () => !bridge.isOnline(device.id));
+    const event = approved(device.id, { value: 23, expiresAt: new Date(Date.now() + 20_000).toISOString() });
+    await deliver(event);
+    await sleep(1500); // longer than REPLY_TIMEOUT_MS: an offline device does not time out
+    expect(outcomesOf(event.payload.commandId)).toHaveLength(0);
+    const commands: string[] = [];
+    device.on('command', (c) => commands.push(c.commandId));
+    await device.goOnline();
+    expect(await outcome(event.payload.commandId)).toMatchObject({ topic: 'adapter.value_set_sent', payload: { value: 23 } });
+    await sleep(300);
+    expect(commands.filter((c) => c === event.payload.commandId).length).toBeGreaterThanOrEqual(1); // session + republish
+    expect(outcomesOf(event.payload.commandId)).toHaveLength(1);
+  });
+
+  it('duplicate replies produce one outcome; garbage replies are dropped', async () => {
+    const { id, password } = await newDevice('dup');
+    const raw: MqttClient = await connectAs(id, password, id);
+    stoppers.push(() => raw.endAsync());
+    const got = collect(raw);
+    await raw.subscribeAsync(`devices/${id}/commands`, { qos: 1 });
+    await raw.publishAsync(`devices/${id}/status`, 'online', { qos: 1, retain: true });
+    await until('online at the adapter', () => bridge.isOnline(id));
+    const bad = bridge.stats.badMessages;
+    await raw.publishAsync(`devices/${id}/replies`, 'not json at all', { qos: 1 });
+    await raw.publishAsync(`devices/${id}/replies`, JSON.stringify({ commandId: 'nope', status: 'accepted' }), { qos: 1 });
+    await until('garbage counted', () => bridge.stats.badMessages >= bad + 2);
+    const event = approved(id);
+    await deliver(event);
+    await until('the command at the device', () => got.length > 0);
+    const commandId = event.payload.commandId;
+    await raw.publishAsync(`devices/${id}/replies`, JSON.stringify({ commandId, status: 'accepted', value: 21.5 }), { qos: 1 });
+    await raw.publishAsync(`devices/${id}/replies`, JSON.stringify({ commandId, status: 'accepted', value: 21.5 }), { qos: 1 });
+    await raw.publishAsync(`devices/${id}/replies`, JSON.stringify({ commandId, status: 'refused', reason: 'late' }), { qos: 1 });
+    expect(await outcome(commandId)).toMatchObject({ topic: 'adapter.value_set_sent' });
+    await sleep(500);
+    expect(outcomesOf(commandId)).toHaveLength(1);
+    await raw.publishAsync(`devices/${id}/status`, '', { qos: 1, retain: true });
+  });
+
+  it('a redelivered approval of a closed command is not sent again', async () => {
+    const device = await simulated();
+    const event = approved(device.id);
+    await deliver(event);
+    await outcome(event.payload.commandId);
+    const before = bridge.stats.published;
+    await deliver(event);
+    expect(bridge.stats.published).toBe(before);
+  });
+});
+
+describe('adapter: presence and telemetry', () => {
+  it('status changes become adapter.device_status, kept in the presence table', async () => {
+    const device = await simulated();
+    await until('online event', () => enqueued.find((e) => e.topic === 'adapter.device_status' && e.key === device.id && (e.payload as { online: boolean }).online));
+    await device.goOffline();
+    await until('offline event', () => enqueued.find((e) => e.topic === 'adapter.device_status' && e.key === device.id && !(e.payload as { online: boolean }).online));
+    const [row] = await dataSource.query<{ online: boolean }[]>('SELECT online FROM device_presence WHERE device_id = $1', [device.id]);
+    expect(row?.online).toBe(false);
+  });
+
+  it('telemetry becomes adapter.measure_received through bus.publish', async () => {
+    const device = await simulated();
+    device.sendTelemetry();
+    const e = await until('a measurement', () => published.find((p) => p.topic === 'adapter.measure_received' && p.key === device.id));
+    const payload = e.payload as { deviceId: string; values: Record<string, number> };
+    expect(payload.deviceId).toBe(device.id);
+    expect(typeof payload.values.temperature).toBe('number');
+    expect(payload.values.enabled).toBe(1);
+  });
+});

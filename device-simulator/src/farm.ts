@@ -1,0 +1,151 @@
+import { EventEmitter } from 'node:events';
+import type { MqttClient } from 'mqtt';
+import { DeviceState, profiles, type CommandDecision, type Profile } from './profile';
+import { deviceIdOfCommandsTopic, parseCommand, topics, type CommandMessage, type ReplyMessage } from './protocol';
+import { newStats, openClient, silentLogger, type SimLogger, type Stats } from './mqtt';
+
+export interface FarmOptions {
+  mqttUrl: string;
+  /** The simulator's service account (MQTT_SIMULATOR_USERNAME / _PASSWORD). */
+  username: string;
+  password: string;
+  clientId?: string;
+  profile?: Profile;
+  /** Devices to announce online at start (others join when their first command arrives). */
+  deviceIds?: string[];
+  /** Telemetry period per device; 0 = none. Default 1000. */
+  telemetryMs?: number;
+  replyLatencyMs?: number;
+  refusalRate?: number;
+  sessionExpirySec?: number;
+  random?: () => number;
+  logger?: SimLogger;
+}
+
+export interface FarmEvents {
+  device: [string];
+  command: [string, CommandMessage, CommandDecision];
+  reply: [string, ReplyMessage];
+}
+
+interface FarmDevice {
+  state: DeviceState;
+  nextTelemetryAt: number;
+}
+
+/**
+ * One privileged connection that plays every device: answers on `devices/+/commands` with the profile's logic
+ * (state per device id, created on first sight), publishes replies, telemetry and presence on each device's topics.
+ * It cannot give each device a last will (one per connection): a crash leaves them `online` until it restarts.
+ */
+export class Farm extends EventEmitter<FarmEvents> {
+  readonly stats: Stats = newStats();
+  private readonly devices = new Map<string, FarmDevice>();
+  private client: MqttClient | undefined;
+  private ticker: NodeJS.Timeout | undefined;
+  private readonly random: () => number;
+  private readonly logger: SimLogger;
+  private readonly telemetryMs: number;
+
+  constructor(private readonly options: FarmOptions) {
+    super();
+    this.random = options.random ?? Math.random;
+    this.logger = options.logger ?? silentLogger;
+    this.telemetryMs = options.telemetryMs ?? 1000;
+  }
+
+  get deviceIds(): string[] {
+    return [...this.devices.keys()];
+  }
+
+  async start(): Promise<void> {
+    const client = await openClient(this.options.mqttUrl, {
+      clientId: this.options.clientId ?? 'devicesaga-simulator-farm',
+      username: this.options.username,
+      password: this.options.password,
+      clean: false,
+      protocolVersion: 5,
+      properties: { sessionExpiryInterval: this.options.sessionExpirySec ?? 3600 },
+    }, (c) => {
+      this.client = c;
+      c.on('message', (topic, payload) => this.onMessage(topic, payload));
+      c.on('error', (err) => this.logger.warn({ err: err.message }, 'farm mqtt error'));
+    }).catch((err: unknown) => {
+      this.client = undefined;
+      throw err;
+    });
+    const granted = await client.subscribeAsync(topics.commands('+'), { qos: 1 });
+    if (granted.some((g) => g.qos > 2)) throw new Error(`subscription to ${topics.commands('+')} refused (ACL of ${this.options.username}?)`);
+    for (const id of this.options.deviceIds ?? []) this.device(id);
+    if (this.telemetryMs > 0) this.ticker = setInterval(() => this.sendDueTelemetry(), Math.min(50, this.telemetryMs));
+  }
+
+  /** Publishes `offline` for every device it played, then disconnects. */
+  async stop(): Promise<void> {
+    clearInterval(this.ticker);
+    const client = this.client;
+    if (!client) return;
+    this.client = undefined;
+    if (client.connected) {
+      await Promise.all(this.deviceIds.map((id) => client.publishAsync(topics.status(id), 'offline', { qos: 1, retain: true })));
+    }
+    await client.endAsync();
+    this.stats.online = 0;
+  }
+
+  /** The state of a device, created (and announced online) on first sight. */
+  device(id: string): FarmDevice {
+    let d = this.devices.get(id);
+    if (!d) {
+      d = {
+        state: new DeviceState({ profile: this.options.profile ?? profiles.demo!, refusalRate: this.options.refusalRate ?? 0, random: this.random }),
+        nextTelemetryAt: Date.now() + this.random() * this.telemetryMs,
+      };
+      this.devices.set(id, d);
+      this.stats.online = this.devices.size;
+      this.client?.publish(topics.status(id), 'online', { qos: 1, retain: true });
+      this.emit('device', id);
+    }
+    return d;
+  }
+
+  private onMessage(topic: string, payload: Buffer): void {
+    const id = deviceIdOfCommandsTopic(topic);
+    if (!id) return;
+    const parsed = parseCommand(payload);
+    if (!parsed.ok) {
+      this.logger.warn({ deviceId: id, error: parsed.error }, 'invalid command ignored');
+      return;
+    }
+    const decision = this.device(id).state.handle(parsed.command);
+    this.emit('command', id, parsed.command, decision);
+    if (decision.kind === 'ignored') {
+      this.stats.ignored++;
+      return;
+    }
+    const send = () => {
+      this.client?.publish(topics.replies(id), JSON.stringify(decision.reply), { qos: 1 }, (err) => {
+        if (err) return;
+        if (decision.reply.status === 'accepted') this.stats.accepted++;
+        else this.stats.refused++;
+        this.emit('reply', id, decision.reply);
+      });
+    };
+    const latency = this.options.replyLatencyMs ?? 0;
+    if (latency > 0) setTimeout(send, latency);
+    else send();
+  }
+
+  private sendDueTelemetry(): void {
+    const client = this.client;
+    if (!client?.connected) return;
+    const now = Date.now();
+    for (const [id, d] of this.devices) {
+      if (d.nextTelemetryAt > now) continue;
+      d.nextTelemetryAt = now + this.telemetryMs;
+      client.publish(topics.telemetry(id), JSON.stringify(d.state.telemetry()), { qos: 1 }, (err) => {
+        if (!err) this.stats.telemetrySent++;
+      });
+    }
+  }
+}

@@ -1,0 +1,89 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import mqtt, { type MqttClient } from 'mqtt';
+
+const run = promisify(execFile);
+
+/** MQTT settings from the environment (`source infra/.run/env`), else from infra's generated credentials file. */
+export function mqttEnv() {
+  const file = path.resolve(__dirname, '../../infra/.run/credentials.env');
+  let fromFile: Record<string, string> = {};
+  try {
+    fromFile = Object.fromEntries(
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l && !l.startsWith('#') && l.includes('='))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
+  } catch {
+    // only the environment then
+  }
+  const get = (k: string) => {
+    const v = process.env[k] ?? fromFile[k];
+    if (!v) throw new Error(`${k} is not set: run 'bash infra/infra.sh up' and 'source infra/.run/env'`);
+    return v;
+  };
+  return {
+    url: process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1884',
+    adminUsername: process.env.MQTT_ADMIN_USERNAME ?? fromFile.MQTT_ADMIN_USERNAME ?? 'admin',
+    adminPassword: get('MQTT_ADMIN_PASSWORD'),
+    adapterUsername: process.env.MQTT_ADAPTER_USERNAME ?? fromFile.MQTT_ADAPTER_USERNAME ?? 'svc-adapter',
+    adapterPassword: get('MQTT_ADAPTER_PASSWORD'),
+    simulatorUsername: process.env.MQTT_SIMULATOR_USERNAME ?? fromFile.MQTT_SIMULATOR_USERNAME ?? 'svc-simulator',
+    simulatorPassword: get('MQTT_SIMULATOR_PASSWORD'),
+  };
+}
+
+export const uniqueId = (prefix: string) => `${prefix}-${randomBytes(5).toString('hex')}`;
+
+async function dynsec(...args: string[]): Promise<void> {
+  const env = mqttEnv();
+  const { hostname, port } = new URL(env.url);
+  await run('mosquitto_ctrl', ['-h', hostname, '-p', port || '1883', '-u', env.adminUsername, '-P', env.adminPassword, 'dynsec', ...args]);
+}
+
+/** A per-device Mosquitto client as device-service creates it: username = id, role confined to devices/<id>/#. */
+export async function createDeviceClient(id: string): Promise<string> {
+  const password = randomBytes(12).toString('hex');
+  const role = `device-${id}`;
+  await dynsec('createClient', id, '-p', password);
+  await dynsec('createRole', role);
+  await dynsec('addRoleACL', role, 'publishClientSend', `devices/${id}/#`, 'allow');
+  await dynsec('addRoleACL', role, 'subscribePattern', `devices/${id}/#`, 'allow');
+  await dynsec('addClientRole', id, role);
+  return password;
+}
+
+export async function deleteDeviceClient(id: string): Promise<void> {
+  await dynsec('deleteClient', id).catch(() => undefined);
+  await dynsec('deleteRole', `device-${id}`).catch(() => undefined);
+}
+
+/** A client on the given account (clean session), connected. */
+export async function connectAs(username: string, password: string, clientId = uniqueId('test')): Promise<MqttClient> {
+  return mqtt.connectAsync(mqttEnv().url, { username, password, clientId, clean: true, reconnectPeriod: 0 });
+}
+
+/** Collects messages of matching topics. */
+export function collect(client: MqttClient) {
+  const messages: { topic: string; text: string; retain: boolean }[] = [];
+  client.on('message', (topic, payload, packet) => messages.push({ topic, text: payload.toString(), retain: packet.retain }));
+  return messages;
+}
+
+/** Waits until `predicate` holds (polling), or fails naming `what`. */
+export async function until<T>(what: string, predicate: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = predicate();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
