@@ -17,14 +17,15 @@ const transform = {
   ],
 };
 
-const common = { testEnvironment: 'node', transform, testTimeout: 60000 };
+const common = { testEnvironment: 'node', transform };
 
 /** @type {import('jest').Config} */
 module.exports = {
   maxWorkers: 2,
+  testTimeout: 90000,
   verbose: true,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/**/test/**/*.test.ts'], testPathIgnorePatterns: ['/node_modules/', '/infra/.cache/', '<rootDir>/e2e/'] },
-    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/e2e/**/*.test.ts'], testTimeout: 120000 },
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/e2e/**/*.test.ts'] },
   ],
 };

@@ -136,7 +136,9 @@ export class DeviceBridge {
       commandId: cmd.commandId,
       sensorId: cmd.sensorId,
       parameter: cmd.parameter,
-      action: cmd.action,
+      // device-service has already resolved `add` against the stored value (compare-and-add on expectedValue), so
+      // the approved value is the absolute target: the device is told to set it, whatever it believes its value is.
+      action: 'set',
       value: cmd.value,
       expiresAt: cmd.expiresAt.toISOString(),
     };
