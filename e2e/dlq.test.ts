@@ -6,6 +6,8 @@ import { ApiUser, type Device } from './support/api';
 import { connectDevice } from './support/devices';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+/** The stack under test may be a namespaced instance (scripts/stack/instance.ts). */
+const commandTopic = `${process.env.TOPIC_PREFIX ?? ''}command.value_set`;
 
 describe('a malformed message on a saga topic', () => {
   let kafka: KafkaClient;
@@ -29,18 +31,18 @@ describe('a malformed message on a saga topic', () => {
     const marker = randomUUID();
     const producer = await kafka.producer();
     // same key as the device, so the garbage sits on the very partition the device's commands use
-    await producer.send([{ topic: 'command.value_set', key: device.id, value: Buffer.from(`not an event ${marker}`), headers: { 'x-e2e-marker': marker } }]);
+    await producer.send([{ topic: commandTopic, key: device.id, value: Buffer.from(`not an event ${marker}`), headers: { 'x-e2e-marker': marker } }]);
     await producer.close();
 
     const sensor = alice.sensor(device, 'temperature');
     const posted = await alice.sendCommand({ deviceId: device.id, sensorId: sensor.id, action: 'set', value: 33 });
     expect((await alice.waitTerminal(posted.body.id)).status).toBe('SUCCEEDED');
 
-    const dead = await findInTopic(kafka, dlqTopic('command.value_set'), (m) => m.headers['x-e2e-marker'] === marker, 30_000);
+    const dead = await findInTopic(kafka, dlqTopic(commandTopic), (m) => m.headers['x-e2e-marker'] === marker, 30_000);
     expect(dead.value?.toString()).toBe(`not an event ${marker}`);
     expect(dead.headers['x-dlq-group']).toMatch(/^device-service/);
     expect(dead.headers['x-dlq-error']).toBeTruthy();
-    expect(dead.headers['x-dlq-original-topic']).toBe('command.value_set');
+    expect(dead.headers['x-dlq-original-topic']).toBe(commandTopic);
   });
 });
 
@@ -51,12 +53,13 @@ async function findInTopic(kafka: KafkaClient, topic: string, match: (m: RawMess
     return await new Promise<RawMessage>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no matching message on ${topic} within ${timeoutMs} ms`)), timeoutMs);
       consumer
-        .run(async (batch) => {
+        .run((batch) => {
           const found = batch.messages.find(match);
           if (found) {
             clearTimeout(timer);
             resolve(found);
           }
+          return Promise.resolve();
         })
         .catch(reject);
     });

@@ -16,6 +16,9 @@ interface JestSummary {
   numTotalTestSuites: number;
 }
 
+/** The e2e stack runs as its own instance, so `npm test` works while `npm start` runs. */
+const testInstance = { name: 'test', portOffset: 1000 };
+
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const steps: string[] = [];
 let ok = true;
@@ -65,7 +68,7 @@ async function main() {
   const logDir = path.join(root, '.run/test-logs');
   let stack;
   try {
-    stack = await startStack({ env, logDir, onProgress: (line) => console.log(`[test]   ${line}`) });
+    stack = await startStack({ env, logDir, instance: testInstance, onProgress: (line) => console.log(`[test]   ${line}`) });
   } catch (err) {
     console.error(`[test] the stack did not start: ${err instanceof Error ? err.message : String(err)}`);
     steps.push('FAIL start the stack');
@@ -74,7 +77,7 @@ async function main() {
   }
   if (stack) {
     try {
-      jest('e2e', { ...env, GATEWAY_URL: stack.gatewayUrl, E2E_LOG_DIR: logDir }, extra);
+      jest('e2e', { ...env, GATEWAY_URL: stack.gatewayUrl, TOPIC_PREFIX: `${testInstance.name}.`, E2E_LOG_DIR: logDir }, extra);
     } finally {
       await stack.stop();
     }

@@ -4,7 +4,6 @@ import { loadConfig } from '@devicesaga/platform';
 export const adapterEnv = {
   PORT: z.coerce.number().int().nonnegative().default(8106),
   DATABASE_NAME: z.string().default('ds_adapter'),
-  GROUP_SUFFIX: z.string().default(''),
   MQTT_URL: z.string().default('mqtt://127.0.0.1:1884'),
   MQTT_ADAPTER_USERNAME: z.string().min(1).default('svc-adapter'),
   MQTT_ADAPTER_PASSWORD: z.string().min(1),

@@ -3,7 +3,8 @@ import { Gauge } from 'prom-client';
 import {
   busMigrations,
   closeServer,
-  createBus,
+  busFromConfig,
+  groupId,
   createDataSource,
   createHttpApp,
   createLogger,
@@ -39,19 +40,11 @@ export async function start(overrides: Record<string, string | number> = {}): Pr
   });
   await openDataSource(dataSource, logger);
   const metrics = createMetrics('adapter');
-  const bus = createBus({
-    serviceName: 'adapter',
-    client: config.KAFKA_CLIENT,
-    brokers: config.KAFKA_BROKERS,
-    registryUrl: config.SCHEMA_REGISTRY_URL,
-    dataSource,
-    logger,
-    metrics: { registry: metrics.registry },
-  });
+  const bus = busFromConfig(config, { serviceName: 'adapter', dataSource, logger, metrics });
   const bridge = new DeviceBridge({ dataSource, bus, logger, config });
   await bridge.start();
   await bus.startRelay();
-  const consumer = await bus.consume({ groupId: `adapter${config.GROUP_SUFFIX}`, handlers: adapterHandlers(bridge) });
+  const consumer = await bus.consume({ groupId: groupId(config, 'adapter'), handlers: adapterHandlers(bridge) });
 
   for (const [name, help, read] of [
     ['adapter_commands_published_total', 'Commands published to devices', () => bridge.stats.published],

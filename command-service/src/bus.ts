@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { createBus, enqueue, type Bus, type Logger } from '@devicesaga/platform';
+import { busFromConfig, enqueue, type Bus, type Logger } from '@devicesaga/platform';
 import type { Registry } from 'prom-client';
 
 const SERVICE = 'command-service';
@@ -19,16 +19,7 @@ export interface BusSettings {
  */
 export function resolveBus(settings: BusSettings, dataSource: DataSource, logger: Logger, registry: Registry): { bus: Bus; connected: boolean } {
   if (!settings.BUS_ENABLED) return { bus: outboxOnlyBus(), connected: false };
-  const bus = createBus({
-    serviceName: SERVICE,
-    client: settings.KAFKA_CLIENT,
-    brokers: settings.KAFKA_BROKERS,
-    registryUrl: settings.SCHEMA_REGISTRY_URL,
-    dataSource,
-    logger,
-    metrics: { registry },
-    ...(settings.TOPIC_PREFIX ? { topicPrefix: settings.TOPIC_PREFIX } : {}),
-  });
+  const bus = busFromConfig(settings, { serviceName: SERVICE, dataSource, logger, metrics: { registry } });
   return { bus, connected: true };
 }
 

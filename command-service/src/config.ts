@@ -9,7 +9,6 @@ export const config = (env: NodeJS.ProcessEnv = process.env) =>
       DATABASE_NAME: z.string().default('ds_command'),
       DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(10),
       /** Appended to the consumer group id (`command-service<suffix>`), so tests never steal a running stack's messages. */
-      GROUP_SUFFIX: z.string().default(''),
       DEVICE_SERVICE_URL: z.url().default('http://127.0.0.1:8101'),
       DEVICE_SERVICE_TIMEOUT_MS: z.coerce.number().int().positive().default(2000),
       /** Positive access answers are cached this long per (user, sensor); 0 disables the cache. */
@@ -22,7 +21,6 @@ export const config = (env: NodeJS.ProcessEnv = process.env) =>
       IDEMPOTENCY_TTL_HOURS: z.coerce.number().positive().default(24),
       /** Set to false to run without the Kafka consumer and outbox relay (tests that drive handlers directly). */
       /** Prefix of every Kafka topic name (namespacing for tests and benchmarks); default none. */
-      TOPIC_PREFIX: z.string().default(''),
       BUS_ENABLED: z
         .enum(['true', 'false'])
         .default('true')

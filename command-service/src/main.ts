@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { DataSource } from 'typeorm';
 import {
   closeServer,
+  groupId,
   counter,
   createDataSource,
   createHttpApp,
@@ -72,7 +73,7 @@ export async function start(overrides: Record<string, string | number | boolean 
     let consumer: ConsumerHandle | undefined;
     if (connected) {
       consumer = await bus.consume({
-        groupId: `command-service${cfg.GROUP_SUFFIX}`,
+        groupId: groupId(cfg, 'command-service'),
         handlers: createHandlers(tracker.track),
         afterCommit: tracker.afterCommit,
       });

@@ -5,7 +5,6 @@ export const configShape = {
   PORT: z.coerce.number().int().min(0).max(65535).default(8101),
   DATABASE_NAME: z.string().min(1).default('ds_device'),
   /** Suffix appended to the Kafka consumer group id (tests use one so they never steal a running stack's messages). */
-  GROUP_SUFFIX: z.string().default(''),
   /** Off in tests that exercise HTTP only; on in every real deployment. */
   BUS_ENABLED: z
     .enum(['true', 'false'])

@@ -1,7 +1,8 @@
 import type { Server } from 'node:http';
 import {
   closeServer,
-  createBus,
+  busFromConfig,
+  groupId,
   createHttpApp,
   createLogger,
   createMetrics,
@@ -56,11 +57,11 @@ export async function start(overrides: Record<string, string | number | boolean>
 
     let bus: BusInstance | undefined;
     if (cfg.BUS_ENABLED) {
-      bus = createBus({ serviceName: SERVICE, client: cfg.KAFKA_CLIENT, brokers: cfg.KAFKA_BROKERS, registryUrl: cfg.SCHEMA_REGISTRY_URL, dataSource, logger: log });
+      bus = busFromConfig(cfg, { serviceName: SERVICE, dataSource, logger: log });
       const b = bus;
       stops.push(() => b.stop()); // drains consumers, flushes the relay
       await bus.startRelay();
-      await bus.consume({ groupId: `${SERVICE}${cfg.GROUP_SUFFIX}`, handlers: createHandlers({ settings, enqueue: outbox }) });
+      await bus.consume({ groupId: groupId(cfg, SERVICE), handlers: createHandlers({ settings, enqueue: outbox }) });
       // The sweeper writes to the outbox; it starts after the relay and stops before the bus.
       const sweeper = startSweeper({ dataSource, settings, enqueue: outbox, logger: log.child({ component: 'sweeper' }), intervalMs: cfg.SWEEP_INTERVAL_MS });
       stops.push(() => sweeper.stop());

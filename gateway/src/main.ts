@@ -14,6 +14,7 @@ import {
   listen,
   openDataSource,
   runMain,
+  type Redis,
 } from '@devicesaga/platform';
 import { ApiKeyStore } from './auth/api-key-store';
 import { Authenticator } from './auth/authenticator';
@@ -46,6 +47,7 @@ export async function start(overrides: Overrides = {}): Promise<RunningGateway> 
 
   const dataSource = await openDataSource(createDataSource(cfg, { database: cfg.DATABASE_NAME, entities, migrations }), logger);
   const redis = createRedis(cfg.REDIS_URL, logger);
+  await redisReady(redis, 3000);
   const metrics = createMetrics('gateway');
 
   const sessions = new SessionStore(redis, cfg.REDIS_KEY_PREFIX);
@@ -88,6 +90,23 @@ export async function start(overrides: Overrides = {}): Promise<RunningGateway> 
       await dataSource.destroy();
     },
   };
+}
+
+/** Waits (bounded) for the first Redis connection, so the first logins are not refused; starts anyway without it. */
+function redisReady(redis: Redis, ms: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      logger.warn('redis not ready: starting anyway (login fails closed, rate limits fail open until it is)');
+      done();
+    }, ms);
+    redis.once('ready', done);
+  });
 }
 
 if (isMain(module)) runMain(logger, () => start());

@@ -8,31 +8,32 @@ const tsx = path.join(root, 'node_modules/.bin/tsx');
 
 export interface Started {
   spec: ServiceSpec;
+  port?: number;
   child: ChildProcess;
   logFile: string;
 }
 
 /** Starts one process with its output in `<logDir>/<name>.log`. */
-export function spawnService(spec: ServiceSpec, env: NodeJS.ProcessEnv, logDir: string, args: string[] = []): Started {
+export function spawnService(spec: ServiceSpec, env: NodeJS.ProcessEnv, logDir: string, args: string[] = [], port = spec.port): Started {
   mkdirSync(logDir, { recursive: true });
   const logFile = path.join(logDir, `${spec.name}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
   const child = spawn(tsx, [spec.entry, ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
-  return { spec, child, logFile };
+  return { spec, child, logFile, ...(port === undefined ? {} : { port }) };
 }
 
 /** Polls `/health/ready` until it answers 200; fails fast if the process exits. */
 export async function waitReady(started: Started, timeoutMs = 90_000): Promise<void> {
-  const { spec, child } = started;
-  if (!spec.port) return;
+  const { spec, child, port } = started;
+  if (!port) return;
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer';
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${spec.name} exited with ${child.exitCode}; see ${started.logFile}`);
     try {
-      const res = await fetch(`http://127.0.0.1:${spec.port}/health/ready`, { signal: AbortSignal.timeout(2000) });
+      const res = await fetch(`http://127.0.0.1:${port}/health/ready`, { signal: AbortSignal.timeout(2000) });
       if (res.ok) return;
       last = `${res.status} ${await res.text()}`;
     } catch (err) {

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { ensureDatabases, portOf, serviceEnv, type Instance } from './instance';
 import { root, spawnService, stopProcess, waitReady, type Started } from './processes';
 import { services, simulator } from './services';
 
@@ -8,6 +9,8 @@ export interface StackOptions {
   withSimulatorFarm?: boolean;
   simulatorArgs?: string[];
   onProgress?: (line: string) => void;
+  /** Run beside the default stack (own ports, databases, topics, groups); see instance.ts. */
+  instance?: Instance;
 }
 
 export interface Stack {
@@ -26,12 +29,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await Promise.all([...started].reverse().map((s) => stopProcess(s)));
   };
   try {
-    for (const spec of services) started.push(spawnService(spec, env, logDir));
+    if (options.instance) await ensureDatabases(services, options.instance, env);
+    for (const spec of services) {
+      started.push(spawnService(spec, { ...env, ...serviceEnv(spec, services, options.instance) }, logDir, [], portOf(spec, options.instance)));
+    }
     await Promise.all(
       started.map(async (s) => {
         const t0 = Date.now();
         await waitReady(s);
-        progress(`${s.spec.name} ready on :${s.spec.port} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+        progress(`${s.spec.name} ready on :${s.port} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
       }),
     );
     if (options.withSimulatorFarm) {
@@ -42,5 +48,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await stop();
     throw err;
   }
-  return { gatewayUrl: 'http://127.0.0.1:8080', processes: started, stop };
+  const gateway = services.find((s) => s.name === 'gateway');
+  const gatewayPort = gateway ? portOf(gateway, options.instance) : undefined;
+  return { gatewayUrl: `http://127.0.0.1:${gatewayPort}`, processes: started, stop };
 }

@@ -49,19 +49,13 @@ interface ErrorShape {
   message: string;
 }
 
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
+
 function classify(err: NodeJS.ErrnoException, service: ServiceName, timedOut: boolean): ErrorShape {
   if (timedOut) return { status: 504, code: 'GATEWAY_TIMEOUT', message: `${service} service did not answer in time` };
-  switch (err.code) {
-    case 'ECONNREFUSED':
-    case 'ENOTFOUND':
-    case 'EHOSTUNREACH':
-    case 'EAI_AGAIN':
-      return { status: 503, code: 'SERVICE_UNAVAILABLE', message: `${service} service unavailable` };
-    case 'ETIMEDOUT':
-      return { status: 504, code: 'GATEWAY_TIMEOUT', message: `${service} service did not answer in time` };
-    default:
-      return { status: 502, code: 'BAD_GATEWAY', message: `${service} service failed` };
-  }
+  if (err.code && UNREACHABLE.has(err.code)) return { status: 503, code: 'SERVICE_UNAVAILABLE', message: `${service} service unavailable` };
+  if (err.code === 'ETIMEDOUT') return { status: 504, code: 'GATEWAY_TIMEOUT', message: `${service} service did not answer in time` };
+  return { status: 502, code: 'BAD_GATEWAY', message: `${service} service failed` };
 }
 
 function isResponse(x: ServerResponse | Socket): x is ServerResponse {

@@ -5,7 +5,7 @@ describe('the AsyncAPI document', () => {
     const { Parser } = await import('@asyncapi/parser');
     const parser = new Parser();
     const { document, diagnostics } = await parser.parse(JSON.stringify(asyncApiDocument()));
-    const errors = diagnostics.filter((d) => d.severity === 0);
+    const errors = diagnostics.filter((d) => Number(d.severity) === 0); // 0 = DiagnosticSeverity.Error
     expect(errors.map((e) => `${e.path.join('.')}: ${e.message}`)).toEqual([]);
     expect(document).toBeDefined();
     const addresses = document!.channels().all().map((c) => c.address());

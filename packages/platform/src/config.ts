@@ -12,6 +12,9 @@ export const baseEnv = {
   DATABASE_USER: z.string().default('postgres'),
   DATABASE_PASSWORD: z.string().default(''),
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+  /** Namespaces Kafka topics and consumer groups so a second stack (tests, benchmarks) can share one Kafka. */
+  TOPIC_PREFIX: z.string().regex(/^[a-z0-9._-]*$/).default(''),
+  GROUP_SUFFIX: z.string().regex(/^[a-z0-9._-]*$/).default(''),
   /** Shared by the gateway (which signs) and the services (which verify) — HS256. */
   JWT_SECRET: z.string().min(32).default('devicesaga-development-secret-change-me-in-production'),
   JWT_ISSUER: z.string().default('devicesaga'),

@@ -8,3 +8,4 @@ export * from './db';
 export * from './redis';
 export * from './lifecycle';
 export * from './bus/index';
+export * from './bus-from-config';

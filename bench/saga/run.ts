@@ -1,0 +1,126 @@
+/**
+ * Saga benchmark: commands through the whole stack — gateway → command-service → Kafka → device-service → adapter →
+ * MQTT → simulated device → back — measured from the POST to the terminal status command-service publishes.
+ * Starts its own stack instance (`bench`, ports +2000, own databases and topics) with the simulator farm, so it runs
+ * beside `npm start`; then, in the same run, the bus benchmark's bare 4-hop relay for comparison.
+ *
+ * Run: npx tsx bench/saga/run.ts        (env: SAGA_SECONDS=20, SAGA_RATES=500,1000,1500, SAGA_SENSORS=100 devices,
+ *                                        SAGA_SKIP_RELAY=1 to skip the bare relay)
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { startStack } from '../../scripts/stack/stack';
+import { root } from '../../scripts/stack/processes';
+import { runPhase, type PhaseResult, type Target } from './load';
+import { summarize } from './stats';
+
+const SECONDS = Number(process.env.SAGA_SECONDS ?? 20);
+const RATES = (process.env.SAGA_RATES ?? '500,1000,1500').split(',').map(Number);
+const SENSORS = Number(process.env.SAGA_SENSORS ?? 100);
+const t0 = Date.now();
+const log = (s: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s] ${s}`);
+
+async function api<T>(base: string, method: string, pathname: string, body?: unknown, token?: string): Promise<T> {
+  const res = await fetch(`${base}${pathname}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${method} ${pathname}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+async function prepare(gatewayUrl: string): Promise<Target> {
+  const email = `bench-${Date.now()}@bench.devicesaga.local`;
+  const password = 'bench-password-0123456789';
+  await api(gatewayUrl, 'POST', '/api/v1/auth/register', { email, password });
+  const login = await api<{ token: string; user: { id: string } }>(gatewayUrl, 'POST', '/api/v1/auth/login', { email, password });
+  const sensors: Target['sensors'] = [];
+  for (let i = 0; i < SENSORS; i++) {
+    const device = await api<{ id: string; sensors: { id: string; parameter: string }[] }>(
+      gatewayUrl,
+      'POST',
+      '/api/v1/devices',
+      { name: `bench ${i}`, sensors: [{ parameter: 'temperature' }] },
+      login.token,
+    );
+    for (const s of device.sensors) sensors.push({ deviceId: device.id, sensorId: s.id });
+  }
+  return { gatewayUrl, token: login.token, userId: login.user.id, sensors };
+}
+
+function row(r: PhaseResult) {
+  const s = summarize(r.latencies);
+  return {
+    'offered/s': r.offeredPerSec,
+    sent: r.sent,
+    accepted: r.accepted,
+    terminal: r.terminal,
+    succeeded: r.succeeded,
+    errors: r.errors,
+    'completed/s': Math.round(r.completedPerSec),
+    'p50 ms': Math.round(s.p50 * 10) / 10,
+    'p90 ms': Math.round(s.p90 * 10) / 10,
+    'p99 ms': Math.round(s.p99 * 10) / 10,
+    'max ms': Math.round(s.max),
+  };
+}
+
+async function main() {
+  log(`saga benchmark on ${cpus().length} cores, KAFKA_CLIENT=${process.env.KAFKA_CLIENT ?? 'platformatic (default)'}`);
+  const stack = await startStack({
+    instance: { name: 'bench', portOffset: 2000 },
+    env: { LOG_LEVEL: 'warn', RATE_LIMIT_USER_PER_SEC: '1000000' },
+    logDir: path.join(root, '.run/bench-logs'),
+    withSimulatorFarm: true,
+    simulatorArgs: ['--telemetry-ms', '0'],
+    onProgress: (line) => log(line),
+  });
+  const subscriber = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  const results: ReturnType<typeof row>[] = [];
+  try {
+    const target = await prepare(stack.gatewayUrl);
+    log(`${target.sensors.length} devices with a temperature sensor each; warming up (200/s for 5 s)`);
+    await runPhase(target, subscriber, 200, 5, log);
+    for (const rate of RATES) {
+      log(`phase: ${rate} commands/s for ${SECONDS} s`);
+      const r = await runPhase(target, subscriber, rate, SECONDS, log);
+      results.push(row(r));
+      log(`  → ${JSON.stringify(row(r))}`);
+    }
+  } finally {
+    subscriber.disconnect();
+    await stack.stop();
+  }
+
+  let relay = '(skipped)';
+  if (!process.env.SAGA_SKIP_RELAY) {
+    log('bare 4-hop Kafka relay (bench/bus, same run) for comparison…');
+    const adapter = process.env.KAFKA_CLIENT ?? 'platformatic';
+    const out = spawnSync(path.join(root, 'node_modules/.bin/tsx'), ['bench/bus/run.ts'], {
+      cwd: root,
+      env: { ...process.env, BENCH_ONLY: 'bare', BENCH_ADAPTERS: adapter, BENCH_SECONDS: '5', BENCH_SKIP_PERF: '1' },
+      encoding: 'utf8',
+      timeout: 300_000,
+    });
+    relay = `${out.stdout}`.split('\n').filter((l) => /bare|hop|msg\/s|p50|\|/.test(l)).join('\n') || `bus bench exited ${out.status}: ${out.stderr.slice(-500)}`;
+  }
+
+  console.log('\nSaga: POST /api/v1/commands → terminal status (SUCCEEDED/REJECTED/COMPENSATED), whole stack on this machine');
+  console.table(results);
+  console.log('\nBare relay (bench/bus), same run:\n' + relay);
+  console.log(`\nmachine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log('command: npx tsx bench/saga/run.ts' + (process.env.SAGA_RATES ? `  (SAGA_RATES=${process.env.SAGA_RATES})` : ''));
+  mkdirSync(path.join(root, 'bench/results'), { recursive: true });
+  const file = path.join(root, `bench/results/saga-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}.json`);
+  writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), seconds: SECONDS, sensors: SENSORS, results, relay }, null, 2));
+  log(`results written to ${path.relative(root, file)}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
