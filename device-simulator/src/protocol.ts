@@ -1,37 +1,17 @@
-import { z } from 'zod';
 
-/*
- * The MQTT device protocol (DESIGN.md §5.1) from the device's side. Belongs in packages/contracts (shared with the
- * adapter); duplicated here until that package has an `mqtt` module.
- */
-export const commandMessage = z.object({
-  commandId: z.string().min(1).max(64),
-  sensorId: z.string().min(1),
-  parameter: z.string().min(1).max(64),
-  action: z.enum(['set', 'add']),
-  value: z.number().finite(),
-  expiresAt: z.iso.datetime({ offset: true }),
-});
-export type CommandMessage = z.infer<typeof commandMessage>;
+import { deviceCommandMessage, deviceTopics, type DeviceCommandMessage, type DeviceReplyMessage } from '@devicesaga/contracts';
 
-export interface ReplyMessage {
-  commandId: string;
-  status: 'accepted' | 'refused';
-  value?: number;
-  reason?: string;
-}
+/* The MQTT device protocol (packages/contracts/src/mqtt.ts) from the device's side. */
+export const commandMessage = deviceCommandMessage;
+export type CommandMessage = DeviceCommandMessage;
+export type ReplyMessage = DeviceReplyMessage;
 
 export interface TelemetryMessage {
   ts: string;
   values: Record<string, number>;
 }
 
-export const topics = {
-  commands: (id: string) => `devices/${id}/commands`,
-  replies: (id: string) => `devices/${id}/replies`,
-  telemetry: (id: string) => `devices/${id}/telemetry`,
-  status: (id: string) => `devices/${id}/status`,
-};
+export const topics = deviceTopics;
 
 const COMMANDS = /^devices\/([^/+#]{1,64})\/commands$/;
 export function deviceIdOfCommandsTopic(topic: string): string | undefined {

@@ -1,54 +1,32 @@
 import { z } from 'zod';
 
-/*
- * The MQTT device protocol (DESIGN.md §5.1) as the adapter sees it. These schemas belong in packages/contracts
- * (shared with device-simulator); kept here until that package grows an `mqtt` module.
- */
+import {
+  deviceCommandMessage,
+  deviceReplyMessage,
+  deviceTelemetryMessage,
+  deviceTopics,
+  parseDeviceTopic,
+  type DeviceCommandMessage,
+  type DeviceReplyMessage,
+  type DeviceTopicKind,
+} from '@devicesaga/contracts';
 
-export const commandMessage = z.object({
-  commandId: z.uuid(),
-  sensorId: z.string().min(1),
-  parameter: z.string().min(1),
-  action: z.enum(['set', 'add']),
-  value: z.number().finite(),
-  expiresAt: z.iso.datetime({ offset: true }),
-});
-export type CommandMessage = z.infer<typeof commandMessage>;
+/* The MQTT device protocol (packages/contracts/src/mqtt.ts) as the adapter parses it. */
 
-export const replyMessage = z.object({
-  commandId: z.uuid(),
-  status: z.enum(['accepted', 'refused']),
-  value: z.number().finite().optional(),
-  reason: z.string().max(500).optional(),
-});
-export type ReplyMessage = z.infer<typeof replyMessage>;
-
-const telemetryItem = z.object({
-  /** ISO-8601 or epoch milliseconds; the receipt time when absent. */
-  ts: z.union([z.iso.datetime({ offset: true }), z.number().int().positive()]).optional(),
-  values: z.record(z.string().min(1).max(64), z.number().finite()),
-});
-export const telemetryMessage = z.union([telemetryItem, z.array(telemetryItem).max(1000)]);
+export const commandMessage = deviceCommandMessage;
+export type CommandMessage = DeviceCommandMessage;
+export const replyMessage = deviceReplyMessage;
+export type ReplyMessage = DeviceReplyMessage;
+export const telemetryMessage = deviceTelemetryMessage;
+export type { DeviceTopicKind };
 
 export interface Measurement {
   ts: string;
   values: Record<string, number>;
 }
 
-export type DeviceTopicKind = 'commands' | 'replies' | 'telemetry' | 'status';
-
-const TOPIC = /^devices\/([^/+#]{1,64})\/(commands|replies|telemetry|status)$/;
-
-export function commandsTopic(deviceId: string): string {
-  return `devices/${deviceId}/commands`;
-}
-
-/** `devices/<id>/<kind>` → `{deviceId, kind}`, or undefined for any other topic. */
-export function parseTopic(topic: string): { deviceId: string; kind: DeviceTopicKind } | undefined {
-  const m = TOPIC.exec(topic);
-  if (!m?.[1] || !m[2]) return undefined;
-  return { deviceId: m[1], kind: m[2] as DeviceTopicKind };
-}
+export const commandsTopic = deviceTopics.commands;
+export const parseTopic = parseDeviceTopic;
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 

@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import { catalog, jsonSchemaOf, topics, type Topic } from './events/catalog';
+import { deviceCommandMessage, deviceReplyMessage, deviceStatusValues, deviceTelemetryMessage, deviceTopics } from './mqtt';
 
 /**
  * The AsyncAPI 3.0 document of devicesaga: every Kafka topic of the catalog with its message schema, derived from
@@ -52,7 +54,7 @@ export function asyncApiDocument(): Record<string, unknown> {
     },
     channels,
     operations,
-    components: { schemas: { ...schemas, telemetryReading: telemetryReadingSchema }, messages },
+    components: { schemas, messages },
   };
 }
 
@@ -63,55 +65,10 @@ function channelName(topic: Topic): string {
 function mqttChannels() {
   const deviceId = { deviceId: { description: 'the device id (= its MQTT username)' } };
   const defs = {
-    deviceCommands: {
-      address: 'devices/{deviceId}/commands',
-      action: 'send',
-      description: 'platform → device, QoS 1, persistent session',
-      payload: {
-        type: 'object',
-        required: ['commandId', 'sensorId', 'parameter', 'action', 'value', 'expiresAt'],
-        properties: {
-          commandId: { type: 'string', format: 'uuid' },
-          sensorId: { type: 'string' },
-          parameter: { type: 'string' },
-          action: { type: 'string', enum: ['set', 'add'] },
-          value: { type: 'number' },
-          expiresAt: { type: 'string', format: 'date-time' },
-        },
-      },
-    },
-    deviceReplies: {
-      address: 'devices/{deviceId}/replies',
-      action: 'receive',
-      description: 'device → platform, QoS 1, one reply per commandId',
-      payload: {
-        type: 'object',
-        required: ['commandId', 'status'],
-        properties: {
-          commandId: { type: 'string', format: 'uuid' },
-          status: { type: 'string', enum: ['accepted', 'refused'] },
-          value: { type: 'number' },
-          reason: { type: 'string' },
-        },
-      },
-    },
-    deviceTelemetry: {
-      address: 'devices/{deviceId}/telemetry',
-      action: 'receive',
-      description: 'device → platform, QoS 1, one reading or an array of readings',
-      payload: {
-        oneOf: [
-          { $ref: '#/components/schemas/telemetryReading' },
-          { type: 'array', items: { $ref: '#/components/schemas/telemetryReading' } },
-        ],
-      },
-    },
-    deviceStatus: {
-      address: 'devices/{deviceId}/status',
-      action: 'receive',
-      description: 'retained `online` / `offline`; `offline` is also the last will',
-      payload: { type: 'string', enum: ['online', 'offline'] },
-    },
+    deviceCommands: { address: deviceTopics.commands('{deviceId}'), action: 'send', description: 'platform → device, QoS 1, persistent session', payload: schemaOf(deviceCommandMessage) },
+    deviceReplies: { address: deviceTopics.replies('{deviceId}'), action: 'receive', description: 'device → platform, QoS 1, one reply per commandId', payload: schemaOf(deviceReplyMessage) },
+    deviceTelemetry: { address: deviceTopics.telemetry('{deviceId}'), action: 'receive', description: 'device → platform, QoS 1, one reading or an array of readings', payload: schemaOf(deviceTelemetryMessage) },
+    deviceStatus: { address: deviceTopics.status('{deviceId}'), action: 'receive', description: 'retained `online` / `offline`; `offline` is also the last will', payload: { type: 'string', enum: [...deviceStatusValues] } },
   } as const;
   const channels: Record<string, unknown> = {};
   const operations: Record<string, unknown> = {};
@@ -130,11 +87,7 @@ function mqttChannels() {
   return { channels, operations, messages };
 }
 
-export const telemetryReadingSchema = {
-  type: 'object',
-  required: ['values'],
-  properties: {
-    ts: { type: 'string', format: 'date-time' },
-    values: { type: 'object', additionalProperties: { type: 'number' } },
-  },
-};
+function schemaOf(schema: z.ZodType): Record<string, unknown> {
+  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { target: 'draft-7', io: 'input' }) as Record<string, unknown>;
+  return rest;
+}

@@ -1,0 +1,49 @@
+import { z } from 'zod';
+
+/** The MQTT device protocol (DESIGN.md §5.1): what firmware, the adapter and the simulator all speak. */
+
+export const deviceCommandMessage = z.object({
+  commandId: z.uuid(),
+  sensorId: z.string().min(1).max(64),
+  parameter: z.string().min(1).max(64),
+  action: z.enum(['set', 'add']),
+  value: z.number().finite(),
+  expiresAt: z.iso.datetime({ offset: true }),
+});
+export type DeviceCommandMessage = z.infer<typeof deviceCommandMessage>;
+
+export const deviceReplyMessage = z.object({
+  commandId: z.uuid(),
+  status: z.enum(['accepted', 'refused']),
+  value: z.number().finite().optional(),
+  reason: z.string().max(500).optional(),
+});
+export type DeviceReplyMessage = z.infer<typeof deviceReplyMessage>;
+
+export const telemetryReading = z.object({
+  /** ISO-8601 or epoch milliseconds; the receipt time when absent. */
+  ts: z.union([z.iso.datetime({ offset: true }), z.number().int().positive()]).optional(),
+  values: z.record(z.string().min(1).max(64), z.number().finite()),
+});
+export const deviceTelemetryMessage = z.union([telemetryReading, z.array(telemetryReading).max(1000)]);
+export type DeviceTelemetryMessage = z.infer<typeof deviceTelemetryMessage>;
+
+export const deviceStatusValues = ['online', 'offline'] as const;
+
+export type DeviceTopicKind = 'commands' | 'replies' | 'telemetry' | 'status';
+
+export const deviceTopics = {
+  commands: (deviceId: string) => `devices/${deviceId}/commands`,
+  replies: (deviceId: string) => `devices/${deviceId}/replies`,
+  telemetry: (deviceId: string) => `devices/${deviceId}/telemetry`,
+  status: (deviceId: string) => `devices/${deviceId}/status`,
+};
+
+const DEVICE_TOPIC = /^devices\/([^/+#]{1,64})\/(commands|replies|telemetry|status)$/;
+
+/** `devices/<id>/<kind>` → `{deviceId, kind}`, or undefined for any other topic. */
+export function parseDeviceTopic(topic: string): { deviceId: string; kind: DeviceTopicKind } | undefined {
+  const m = DEVICE_TOPIC.exec(topic);
+  if (!m?.[1] || !m[2]) return undefined;
+  return { deviceId: m[1], kind: m[2] as DeviceTopicKind };
+}
