@@ -1,7 +1,7 @@
 /**
  * Saga benchmark: commands through the whole stack — gateway → command-service → Kafka → device-service → adapter →
  * MQTT → simulated device → back — measured from the POST to the terminal status command-service publishes.
- * Starts its own stack instance (`bench`, ports +2000, own databases and topics) with the simulator farm, so it runs
+ * Starts its own stack instance (`sagabench`, ports +2000, own databases and topics) with the simulator farm, so it runs
  * beside `npm start`; then, in the same run, the bus benchmark's bare 4-hop relay for comparison.
  *
  * Run: npx tsx bench/saga/run.ts        (env: SAGA_SECONDS=20, SAGA_RATES=500,1000,1500, SAGA_SENSORS=100 devices,
@@ -72,7 +72,7 @@ function row(r: PhaseResult) {
 async function main() {
   log(`saga benchmark on ${cpus().length} cores, KAFKA_CLIENT=${process.env.KAFKA_CLIENT ?? 'platformatic (default)'}`);
   const stack = await startStack({
-    instance: { name: 'bench', portOffset: 2000 },
+    instance: { name: 'sagabench', portOffset: 2000 },
     env: { LOG_LEVEL: 'warn', RATE_LIMIT_USER_PER_SEC: '1000000' },
     logDir: path.join(root, '.run/bench-logs'),
     withSimulatorFarm: true,

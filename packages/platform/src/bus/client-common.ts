@@ -8,6 +8,9 @@ export interface ClientOptions {
   maxWaitMs?: number;
   /** Partitions processed concurrently by one consumer (default 3); batches of one partition stay sequential. */
   partitionsConcurrency?: number;
+  /** Group session timeout (default 30,000 ms; the broker's minimum is 6,000) and heartbeat interval (default 3,000 ms). */
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -38,4 +41,27 @@ export async function retryUntilDone(
       if (shouldStop()) return false;
     }
   }
+}
+
+/**
+ * Splits records into consecutive chunks under the broker's default message.max.bytes (1 MiB) per request, keeping
+ * their order: chunks are sent one after another, so order per key holds.
+ */
+export function chunkRecords<R extends { key: string; value: Buffer; headers: Record<string, string> }>(records: R[], maxBytes = 512 * 1024, maxCount = 1000): R[][] {
+  const chunks: R[][] = [];
+  let current: R[] = [];
+  let size = 0;
+  for (const r of records) {
+    let bytes = r.value.length + r.key.length + 32;
+    for (const k in r.headers) bytes += k.length + (r.headers[k]?.length ?? 0) + 8;
+    if (current.length > 0 && (size + bytes > maxBytes || current.length >= maxCount)) {
+      chunks.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(r);
+    size += bytes;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
 }

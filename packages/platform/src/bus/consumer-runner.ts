@@ -63,12 +63,12 @@ export function createBatchHandler<T extends Topic>(deps: RunnerDeps, options: C
 
   /** Records message ids in the inbox; answers the ids that were new (not seen by this group before). */
   const recordInbox = async (manager: EntityManager, ids: string[], outcome = 'processed'): Promise<Set<string>> => {
-    const rows = (await manager.query(
+    const rows = await manager.query<{ id: string }[]>(
       `INSERT INTO inbox (consumer_group, message_id, outcome)
        SELECT $1, id, $3 FROM unnest($2::uuid[]) AS t(id)
        ON CONFLICT DO NOTHING RETURNING message_id::text AS id`,
       [groupId, ids, outcome],
-    )) as { id: string }[];
+    );
     return new Set(rows.map((r) => r.id));
   };
 
@@ -85,7 +85,7 @@ export function createBatchHandler<T extends Topic>(deps: RunnerDeps, options: C
         outbox.push(
           buildRow(
             serviceName,
-            { topic, key, payload, correlationId: event.correlationId, causationId: event.id } as never,
+            { topic, key, payload, correlationId: event.correlationId, causationId: event.id },
             v.raw.headers.traceparent,
           ),
         );

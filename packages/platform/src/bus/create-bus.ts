@@ -25,7 +25,7 @@ export interface BusOptions {
   /** Partitions of topics the bus creates when missing (default 3). */
   partitions?: number;
   relay?: Pick<RelayOptions, 'batchSize' | 'pollMs' | 'lockRetryMs' | 'afterSend'>;
-  clientOptions?: Pick<ClientOptions, 'maxWaitMs' | 'partitionsConcurrency'>;
+  clientOptions?: Omit<ClientOptions, 'clientId' | 'brokers' | 'logger'>;
   /** prom-client counters (default: the global registry); `false` disables them. */
   metrics?: BusMetricsOptions | false;
 }

@@ -1,7 +1,7 @@
 import { Kafka, logLevel, Partitioners, type Consumer, type IHeaders, type LogEntry } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { KafkaClient, RawBatch, RawConsumer, RawMessage, RawProducer, RawRecord } from './types';
-import { retryUntilDone, type ClientOptions } from './client-common';
+import { chunkRecords, retryUntilDone, type ClientOptions } from './client-common';
 
 function headersToStrings(headers: IHeaders | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -20,6 +20,8 @@ function logCreator(logger: Logger | undefined) {
     ({ level, log }: LogEntry) => {
       if (!logger) return;
       const { message, ...extra } = log;
+      // our send() failures are retried by the relay / redelivery anyway; the warning is noise
+      if (message.startsWith('Limiting retries for the idempotent producer')) return;
       if (level <= logLevel.ERROR) logger.error({ kafkajs: extra }, message);
       else if (level === logLevel.WARN) logger.warn({ kafkajs: extra }, message);
     };
@@ -59,18 +61,19 @@ export class KafkajsClient implements KafkaClient {
     this.closers.add(close);
     return {
       async send(records: RawRecord[]) {
-        if (records.length === 0) return;
-        // One request per topic, records in order: kafka keeps them in order per partition (idempotent producer).
-        const byTopic = new Map<string, { key: string; value: Buffer; headers: Record<string, string> }[]>();
-        for (const r of records) {
-          let list = byTopic.get(r.topic);
-          if (!list) byTopic.set(r.topic, (list = []));
-          list.push({ key: r.key, value: r.value, headers: r.headers });
+        for (const chunk of chunkRecords(records)) {
+          // One request per chunk, records in order: kafka keeps them in order per partition (idempotent producer).
+          const byTopic = new Map<string, { key: string; value: Buffer; headers: Record<string, string> }[]>();
+          for (const r of chunk) {
+            let list = byTopic.get(r.topic);
+            if (!list) byTopic.set(r.topic, (list = []));
+            list.push({ key: r.key, value: r.value, headers: r.headers });
+          }
+          await producer.sendBatch({
+            acks: -1,
+            topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+          });
         }
-        await producer.sendBatch({
-          acks: -1,
-          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-        });
       },
       close,
     };
@@ -81,8 +84,8 @@ export class KafkajsClient implements KafkaClient {
       groupId: options.groupId,
       maxWaitTimeInMs: this.options.maxWaitMs ?? 20,
       minBytes: 1,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: this.options.heartbeatIntervalMs ?? 3_000,
       allowAutoTopicCreation: false,
       retry: { initialRetryTime: 100, retries: 8 },
     });
@@ -110,7 +113,11 @@ export class KafkajsClient implements KafkaClient {
           autoCommit: false,
           eachBatchAutoResolve: false,
           partitionsConsumedConcurrently: this.options.partitionsConcurrency ?? 3,
-          eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+          eachBatch: async (payload) => {
+            const { batch } = payload;
+            const heartbeat = () => payload.heartbeat();
+            const isRunning = () => payload.isRunning();
+            const isStale = () => payload.isStale();
             if (stopping || !isRunning() || isStale() || batch.messages.length === 0) return;
             const messages: RawMessage[] = batch.messages.map((m) => ({
               topic: batch.topic,
@@ -129,7 +136,7 @@ export class KafkajsClient implements KafkaClient {
               );
               if (!done) return; // stopping or partition revoked: nothing committed, the batch is redelivered
               const last = batch.messages[batch.messages.length - 1]!;
-              resolveOffset(last.offset);
+              payload.resolveOffset(last.offset);
               await consumer.commitOffsets([
                 { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
               ]);
@@ -151,10 +158,16 @@ export class KafkajsClient implements KafkaClient {
       const existing = new Set(await admin.listTopics());
       const missing = topics.filter((t) => !existing.has(t.name));
       if (missing.length === 0) return;
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: missing.map((t) => ({ topic: t.name, numPartitions: t.partitions, replicationFactor: -1 })),
-      });
+      try {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((t) => ({ topic: t.name, numPartitions: t.partitions, replicationFactor: -1 })),
+        });
+      } catch (err) {
+        // another process created some of them meanwhile (TOPIC_ALREADY_EXISTS): fine if they all exist now
+        const now = new Set(await admin.listTopics());
+        if (!missing.every((t) => now.has(t.name))) throw err;
+      }
     } finally {
       await admin.disconnect();
     }

@@ -2,9 +2,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager, MigrationInterface, QueryRunner } from 'typeorm';
 import type { Pool, PoolClient } from 'pg';
 import type { Logger } from 'pino';
-import { messageSchema, type Topic } from '@devicesaga/contracts';
+import type { Topic } from '@devicesaga/contracts';
 import type { OutgoingEvent, RawProducer, RawRecord } from './types';
-import { SchemaValidationError, type SchemaCodec } from './schema-codec';
+import { schemaOf, SchemaValidationError, type SchemaCodec } from './schema-codec';
 import { sleep } from './client-common';
 
 /* ---------------------------------------------------------------- migrations ---------------------------------------------------------------- */
@@ -74,7 +74,7 @@ export function buildRow(serviceName: string, e: OutgoingEvent, parentTraceparen
     producer: serviceName,
     payload: e.payload,
   };
-  const result = messageSchema(e.topic).safeParse(envelope);
+  const result = schemaOf(e.topic).safeParse(envelope);
   if (!result.success) {
     const why = result.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
     throw new SchemaValidationError(`invalid ${e.topic} event: ${why}`, e.topic);

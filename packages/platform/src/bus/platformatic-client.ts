@@ -1,12 +1,13 @@
 import type { KafkaClient, RawBatch, RawConsumer, RawMessage, RawProducer, RawRecord } from './types';
-import { retryUntilDone, type ClientOptions } from './client-common';
+import { chunkRecords, retryUntilDone, type ClientOptions } from './client-common';
 
 /** @platformatic/kafka is ESM-only: load it lazily (the CommonJS build keeps dynamic imports). */
-type Platformatic = typeof import('@platformatic/kafka', { with: { 'resolution-mode': 'import' } });
+import type * as PlatformaticKafka from '@platformatic/kafka' with { 'resolution-mode': 'import' };
+type Platformatic = typeof PlatformaticKafka;
 let loaded: Promise<Platformatic> | undefined;
 const load = () => (loaded ??= import('@platformatic/kafka'));
 
-type PMessage = import('@platformatic/kafka', { with: { 'resolution-mode': 'import' } }).Message<string, Buffer, string, string>;
+type PMessage = PlatformaticKafka.Message<string, Buffer, string, string>;
 
 /**
  * The @platformatic/kafka adapter: idempotent acks=all producer (Java-compatible murmur2 partitioner, same partition
@@ -39,10 +40,11 @@ export class PlatformaticClient implements KafkaClient {
     this.closers.add(close);
     return {
       async send(records: RawRecord[]) {
-        if (records.length === 0) return;
-        await producer.send({
-          messages: records.map((r) => ({ topic: r.topic, key: r.key, value: r.value, headers: r.headers })),
-        });
+        for (const chunk of chunkRecords(records)) {
+          await producer.send({
+            messages: chunk.map((r) => ({ topic: r.topic, key: r.key, value: r.value, headers: r.headers })),
+          });
+        }
       },
       close,
     };
@@ -58,8 +60,8 @@ export class PlatformaticClient implements KafkaClient {
       autocommit: false,
       maxWaitTime: this.options.maxWaitMs ?? 20,
       minBytes: 1,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: this.options.heartbeatIntervalMs ?? 3_000,
       highWaterMark: 2048,
       deserializers: { key: k.stringDeserializer, headerKey: k.stringDeserializer, headerValue: k.stringDeserializer },
     });
@@ -73,8 +75,12 @@ export class PlatformaticClient implements KafkaClient {
     let wake: (() => void) | undefined;
     let loop: Promise<void> | undefined;
     let stopped = false;
+    const commits = new Set<Promise<void>>();
     const concurrency = this.options.partitionsConcurrency ?? 3;
     stream.on('error', (err) => logger?.error({ err }, 'platformatic consumer stream error'));
+    // A permanent 'readable' listener keeps the stream in paused (pull) mode. With none, Node resets
+    // readableFlowing to null and the library's fetch loop stops ("nobody is consuming").
+    stream.on('readable', () => wake?.());
 
     const readAvailable = (): PMessage[] => {
       const out: PMessage[] = [];
@@ -106,12 +112,14 @@ export class PlatformaticClient implements KafkaClient {
       );
       if (!done) return;
       // commit() of the last message commits its offset + 1 for the partition.
-      try {
-        await messages[messages.length - 1]!.commit();
-      } catch (err) {
+      // The commit is issued only now (after the batch's transactions committed) but not awaited: the next batch
+      // starts at once and the library merges commits per partition (monotonic). stop() awaits the last ones.
+      const commit = Promise.resolve(messages[messages.length - 1]!.commit()).catch((err: unknown) => {
         // e.g. the partition was revoked by a rebalance: its new owner redelivers, the inbox dedupes.
         logger?.warn({ err, topic: first.topic, partition: first.partition }, 'offset commit failed');
-      }
+      });
+      commits.add(commit);
+      void commit.finally(() => commits.delete(commit));
     };
 
     const stop = async () => {
@@ -121,6 +129,7 @@ export class PlatformaticClient implements KafkaClient {
       this.closers.delete(stop);
       wake?.();
       await loop?.catch(() => undefined);
+      await Promise.all([...commits]);
       await stream.close().catch(() => undefined);
       await consumer.close(true).catch(() => undefined);
     };
@@ -134,7 +143,6 @@ export class PlatformaticClient implements KafkaClient {
             if (messages.length === 0) {
               await new Promise<void>((resolve) => {
                 wake = resolve;
-                stream.once('readable', resolve);
               });
               wake = undefined;
               continue;
@@ -173,7 +181,8 @@ export class PlatformaticClient implements KafkaClient {
         try {
           await admin.createTopics({ topics: [t.name], partitions: t.partitions, replicas: -1 });
         } catch (err) {
-          if (!JSON.stringify(err, Object.getOwnPropertyNames(err)).includes('TOPIC_ALREADY_EXISTS')) throw err;
+          // another process created it meanwhile (TOPIC_ALREADY_EXISTS): fine
+          if (!(await admin.listTopics()).includes(t.name)) throw err;
         }
       }
     } finally {

@@ -42,7 +42,8 @@ export async function registerJsonSchema(registryUrl: string, subject: string, s
 }
 
 const schemas = new Map<Topic, z.ZodType>();
-function schemaOf(topic: Topic): z.ZodType {
+/** The message schema of a topic, built once (zod compiles its fast path per schema instance). */
+export function schemaOf(topic: Topic): z.ZodType {
   let s = schemas.get(topic);
   if (!s) schemas.set(topic, (s = messageSchema(topic)));
   return s;

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { jsonSchemaOf, subjectOf, type EventOf } from '@devicesaga/contracts';
-import { SchemaCodec, SchemaRegistryError, SchemaValidationError, registerJsonSchema, type BusInstance } from '../../src/bus';
+import { SchemaCodec, SchemaRegistryError, SchemaValidationError, registerJsonSchema } from '../../src/bus';
 import { adapters, collect, dropSchema, measure, registryUrl, testBus, testDataSource, uid, waitFor } from './helpers';
+
+jest.setTimeout(60_000);
 
 describe('schema registry', () => {
   it('registers every catalog schema under <topic>-value and answers the same id on a second registration', async () => {
@@ -70,7 +72,7 @@ describe.each(adapters)('bus over %s', (adapter) => {
       const bad = { deviceId: 'dev-1', ts: 'yesterday', values: { n: 1 } };
       await expect(bus.publish([{ topic: 'adapter.measure_received', key: 'dev-1', payload: bad, correlationId: 'c' }])).rejects.toBeInstanceOf(SchemaValidationError);
       await expect(ds.transaction((m) => bus.enqueue(m, [{ topic: 'adapter.measure_received', key: 'dev-1', payload: bad, correlationId: 'c' }]))).rejects.toBeInstanceOf(SchemaValidationError);
-      const [row] = (await ds.query('SELECT count(*)::int AS n FROM outbox')) as { n: number }[];
+      const [row] = await ds.query<{ n: number }[]>('SELECT count(*)::int AS n FROM outbox');
       expect(row!.n).toBe(0);
     } finally {
       await bus.stop();
@@ -106,7 +108,7 @@ describe.each(adapters)('bus over %s', (adapter) => {
       await bus2.startRelay(); // standby: relay 1 still holds the advisory lock (or retakes it after its crash)
       await bus1.relay!.stop(); // relay 1 is gone for good; its rows were sent but not deleted
       await waitFor('every event', () => new Set(sink.messages.map((m) => bus2.codec.decode('adapter.measure_received', m.value)).map((d) => (d.ok ? d.event.id : ''))).size >= 30);
-      await waitFor('relay 2 to empty the outbox', async () => ((await ds.query('SELECT count(*)::int AS n FROM outbox')) as { n: number }[])[0]!.n === 0);
+      await waitFor('relay 2 to empty the outbox', async () => (await ds.query<{ n: number }[]>('SELECT count(*)::int AS n FROM outbox'))[0]!.n === 0);
       expect(bus2.relay!.active).toBe(true);
       const seen: Record<string, string[]> = { 'dev-a': [], 'dev-b': [], 'dev-c': [] };
       for (const m of sink.messages) {
@@ -122,6 +124,24 @@ describe.each(adapters)('bus over %s', (adapter) => {
       await sink.stop();
       await bus1.stop();
       await bus2.stop();
+    }
+  });
+
+  it('two relays on one outbox: exactly one holds the lock, the other takes over when it stops', async () => {
+    const prefix = `t${uid()}.`;
+    const a = testBus(adapter, ds, prefix);
+    const b = testBus(adapter, ds, prefix);
+    try {
+      await a.startRelay();
+      await waitFor('relay a to be active', () => a.relay!.active);
+      await b.startRelay();
+      await new Promise((r) => setTimeout(r, 300)); // b retries the lock every 100 ms in the meantime
+      expect(b.relay!.active).toBe(false);
+      await a.relay!.stop();
+      await waitFor('relay b to take over', () => b.relay!.active);
+    } finally {
+      await a.stop();
+      await b.stop();
     }
   });
 });

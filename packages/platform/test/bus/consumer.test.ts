@@ -36,6 +36,8 @@ const m = (key: string, n: number, id: string = randomUUID()): OutgoingEvent<'ad
   correlationId: `corr-${n}`,
 });
 
+jest.setTimeout(60_000);
+
 describe.each(adapters)('consumer over %s', (adapter) => {
   let ds: DataSource;
   beforeAll(async () => {
@@ -57,7 +59,7 @@ describe.each(adapters)('consumer over %s', (adapter) => {
         groupId: `g-${uid()}`,
         handlers: {
           'adapter.measure_received': async (event, ctx) => {
-            calls++;
+            calls++; if (process.env.BUS_DEBUG) console.log('handled', event.payload.values);
             await recordEffect(event, ctx);
             await ctx.emit('adapter.device_status', event.payload.deviceId, { deviceId: event.payload.deviceId, online: true, at: event.payload.ts });
           },
@@ -71,7 +73,7 @@ describe.each(adapters)('consumer over %s', (adapter) => {
       await waitFor('the last message to be handled', async () => (await effectsOf(ds, last.id!)) === 1);
       expect(await effectsOf(ds, dup.id!)).toBe(1);
       expect(calls).toBe(3);
-      const emitted = (await ds.query(`SELECT envelope FROM outbox WHERE envelope->>'causationId' = $1`, [dup.id])) as { envelope: { correlationId: string; type: string } }[];
+      const emitted = await ds.query<{ envelope: { correlationId: string; type: string } }[]>(`SELECT envelope FROM outbox WHERE envelope->>'causationId' = $1`, [dup.id]);
       expect(emitted).toHaveLength(1);
       expect(emitted[0]!.envelope).toMatchObject({ type: 'adapter.device_status', correlationId: 'corr-1' });
     } finally {
@@ -82,7 +84,7 @@ describe.each(adapters)('consumer over %s', (adapter) => {
   it('when the consumer is killed after the database commit and before the offset commit, the message is redelivered and still has one effect', async () => {
     const prefix = `t${uid()}.`;
     const groupId = `g-${uid()}`;
-    const [{ s: schema }] = (await ds.query('SELECT current_schema() AS s')) as [{ s: string }];
+    const [{ s: schema }] = await ds.query<[{ s: string }]>('SELECT current_schema() AS s');
     const publisher = testBus(adapter, ds, prefix);
     const first = m('dev-9', 1);
     await publisher.publish([first]);
@@ -168,11 +170,49 @@ describe.each(adapters)('consumer over %s', (adapter) => {
       expect(dead!.headers['x-dlq-error']).toContain('sensor exploded');
       expect(dead!.headers['x-dlq-group']).toBe(groupId);
       expect(bus.codec.decode('adapter.measure_received', dead!.value)).toMatchObject({ ok: true, event: { id: bad.id } });
-      const [inbox] = (await ds.query('SELECT outcome FROM inbox WHERE consumer_group = $1 AND message_id = $2', [groupId, bad.id])) as { outcome: string }[];
+      const [inbox] = await ds.query<{ outcome: string }[]>('SELECT outcome FROM inbox WHERE consumer_group = $1 AND message_id = $2', [groupId, bad.id]);
       expect(inbox?.outcome).toBe('dead-lettered'); // a redelivery does not run it again
     } finally {
       await dlq.stop();
       await bus.stop();
+    }
+  });
+
+  it('stop() waits for the batch in flight, commits it, and a new consumer of the group does not see it again', async () => {
+    const prefix = `t${uid()}.`;
+    const groupId = `g-${uid()}`;
+    const bus = testBus(adapter, ds, prefix);
+    let entered = false;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const slow = m('dev-5', 1);
+    await bus.consume({
+      groupId,
+      handlers: {
+        'adapter.measure_received': async (event, ctx) => {
+          entered = true;
+          await gate;
+          await recordEffect(event, ctx);
+        },
+      },
+    });
+    await bus.publish([slow]);
+    await waitFor('the handler to start', () => entered);
+    const stopping = bus.stop();
+    setTimeout(release, 200);
+    await stopping;
+    expect(await effectsOf(ds, slow.id!)).toBe(1); // finished, not abandoned
+
+    const delivered: string[] = [];
+    const bus2 = testBus(spyClient(adapter, delivered), ds, prefix);
+    try {
+      await bus2.consume({ groupId, handlers: { 'adapter.measure_received': recordEffect } });
+      const next = m('dev-5', 2);
+      await bus2.publish([next]);
+      await waitFor('the next message to be handled', async () => (await effectsOf(ds, next.id!)) === 1);
+      expect(delivered.some((v) => v.includes(slow.id!))).toBe(false); // its offset was committed on stop
+    } finally {
+      await bus2.stop();
     }
   });
 });

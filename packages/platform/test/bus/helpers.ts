@@ -34,7 +34,7 @@ const env = { ...infraEnv(), ...process.env };
 export const brokers = (env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 export const registryUrl = env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7';
 export const pgUrl = env.BUS_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/ds_test';
-export const logger = pino({ level: process.env.BUS_TEST_LOG ?? 'error' });
+export const logger = pino({ level: process.env.BUS_TEST_LOG ?? 'fatal' });
 export const adapters: KafkaClientName[] = ['kafkajs', 'platformatic'];
 
 export const uid = () => randomUUID().replace(/-/g, '').slice(0, 10);
@@ -64,7 +64,7 @@ export async function testDataSourceOn(schema: string): Promise<DataSource> {
 }
 
 export async function dropSchema(ds: DataSource): Promise<void> {
-  const [row] = (await ds.query('SELECT current_schema() AS s')) as { s: string }[];
+  const [row] = await ds.query<{ s: string }[]>('SELECT current_schema() AS s');
   if (row?.s?.startsWith('bus_')) await ds.query(`DROP SCHEMA ${row.s} CASCADE`);
   await ds.destroy();
 }
@@ -81,6 +81,8 @@ export function testBus(adapter: KafkaClientName | KafkaClient, ds: DataSource |
     partitions: 3,
     relay: { pollMs: 100, lockRetryMs: 100 },
     metrics: false,
+    // a short session so a killed member leaves the group quickly (the broker's minimum is 6 s)
+    clientOptions: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500 },
     ...extra,
   });
 }
@@ -93,7 +95,7 @@ export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeout
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
-    if (v) return v as NonNullable<T>;
+    if (v) return v;
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -105,8 +107,9 @@ export async function collect(adapter: KafkaClientName, topics: string[]) {
   await client.ensureTopics(topics.map((name) => ({ name, partitions: 3 })));
   const consumer = await client.consumer({ groupId: `collector-${uid()}`, topics, fromBeginning: true });
   const messages: RawMessage[] = [];
-  await consumer.run(async (batch) => {
+  await consumer.run((batch) => {
     messages.push(...batch.messages);
+    return Promise.resolve();
   });
   return {
     messages,
@@ -118,6 +121,6 @@ export async function collect(adapter: KafkaClientName, topics: string[]) {
 }
 
 export async function effectsOf(ds: DataSource, messageId: string): Promise<number> {
-  const [row] = (await ds.query('SELECT count(*)::int AS n FROM effects WHERE message_id = $1', [messageId])) as { n: number }[];
+  const [row] = await ds.query<{ n: number }[]>('SELECT count(*)::int AS n FROM effects WHERE message_id = $1', [messageId]);
   return row?.n ?? 0;
 }
