@@ -5,7 +5,7 @@
  * Per configuration: per-hop latency p50/p99 at a fixed offered rate (1,000 msg/s), then max throughput through the
  * chain (input topic pre-filled, rate measured at the sink from first to last arrival). Then Kafka's own
  * ProducerPerformance as the ceiling. Run: npx tsx bench/bus/run.ts   (env: BENCH_SECONDS, BENCH_ONLY=bare|full,
- * BENCH_ADAPTERS=kafkajs,platformatic)
+ * BENCH_ADAPTERS=kafkajs,platformatic, BENCH_RATE=1000, BENCH_PROFILE_HOP=2)
  */
 import { fork, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -17,7 +17,7 @@ import { brokers, logger, now, percentile, registryUrl, pgBase, TOPIC, type Adap
 import type { PayloadOf } from '@devicesaga/contracts';
 
 const HOPS = 4;
-const RATE = 1_000;
+const RATE = Number(process.env.BENCH_RATE ?? 1_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const WARMUP = 300;
 const MAX_N: Record<Mode, number> = { bare: Number(process.env.BENCH_BARE_N ?? 60_000), full: Number(process.env.BENCH_FULL_N ?? 20_000) };
@@ -59,7 +59,8 @@ async function startChain(mode: Mode, adapter: Adapter, tag: string) {
     };
     return fork(join(__dirname, 'hop.ts'), [], {
       execPath: process.execPath,
-      execArgv: ['--import', 'tsx'],
+      // BENCH_PROFILE_HOP=<n>: V8 CPU profile of hop n into bench/bus/results/prof/ (open in Chrome DevTools)
+      execArgv: ['--import', 'tsx', ...(process.env.BENCH_PROFILE_HOP === String(k + 1) ? ['--cpu-prof', `--cpu-prof-dir=${join(__dirname, 'results', 'prof')}`] : [])],
       env: { ...process.env, BENCH_HOP: JSON.stringify(cfg) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

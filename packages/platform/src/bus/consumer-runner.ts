@@ -15,6 +15,11 @@ export interface RunnerDeps {
   /** Catalog topic of a Kafka topic name (undoes the bus's topic prefix); null when it is not one of ours. */
   catalogTopic: (kafkaTopic: string) => Topic | null;
   metrics?: RunnerMetrics;
+  /**
+   * This process's outbox relay, if started. While it holds the relay lock, a batch's outbox rows are written without
+   * NOTIFY and the relay is woken directly after the commit (no round trip through PostgreSQL).
+   */
+  relay?: () => { readonly active: boolean; kick(): void } | undefined;
 }
 
 export interface RunnerMetrics {
@@ -77,23 +82,39 @@ export function createBatchHandler<T extends Topic>(deps: RunnerDeps, options: C
     const handler = handlers[v.topic];
     if (!handler) throw new Error(`no handler for ${v.topic}`);
     const event = v.event;
+    let childLogger: Logger | undefined;
     const ctx: HandlerContext = {
       manager,
       headers: v.raw.headers,
-      logger: logger.child({ correlationId: event.correlationId, messageId: event.id, topic: v.topic }),
-      emit: async <E extends Topic>(topic: E, key: string, payload: PayloadOf<E>) => {
-        outbox.push(
-          buildRow(
-            serviceName,
-            { topic, key, payload, correlationId: event.correlationId, causationId: event.id },
-            v.raw.headers.traceparent,
-          ),
-        );
-        await Promise.resolve();
+      // built on first use only: a pino child per message costs more than most handlers
+      get logger() {
+        return (childLogger ??= logger.child({ correlationId: event.correlationId, messageId: event.id, topic: v.topic }));
       },
+      // a throw in the executor (schema rejects the payload) rejects the promise
+      emit: <E extends Topic>(topic: E, key: string, payload: PayloadOf<E>) =>
+        new Promise<void>((resolve) => {
+          outbox.push(
+            buildRow(
+              serviceName,
+              { topic, key, payload, correlationId: event.correlationId, causationId: event.id },
+              v.raw.headers.traceparent,
+            ),
+          );
+          resolve();
+        }),
     };
     await handler(event, ctx);
   };
+
+  /** Writes a transaction's outbox rows: without NOTIFY when this process's relay is the active one. */
+  const writeOutbox = async (manager: EntityManager, outbox: OutboxRow[]): Promise<boolean> => {
+    if (outbox.length === 0) return false;
+    const local = deps.relay?.()?.active === true;
+    await insertOutboxRows(manager, outbox, { notify: !local });
+    return true;
+  };
+  /** After a commit that wrote outbox rows: hand them to this process's relay at once. */
+  const kickRelay = () => deps.relay?.()?.kick();
 
   const afterCommit = (events: EventOf<Topic>[]) => {
     if (!options.afterCommit || events.length === 0) return;
@@ -107,6 +128,7 @@ export function createBatchHandler<T extends Topic>(deps: RunnerDeps, options: C
   /** The fast path: every valid message of the batch in one transaction. */
   const runBatchTx = async (valid: Valid[], failed: { id?: string }): Promise<void> => {
     const handled: EventOf<Topic>[] = [];
+    let wrote = false;
     await dataSource.transaction(async (manager) => {
       const fresh = await recordInbox(manager, valid.map((v) => v.event.id));
       const outbox: OutboxRow[] = [];
@@ -120,9 +142,15 @@ export function createBatchHandler<T extends Topic>(deps: RunnerDeps, options: C
         }
         handled.push(v.event);
       }
-      await insertOutboxRows(manager, outbox);
+      wrote = await writeOutbox(manager, outbox);
     });
-    deps.metrics?.handled(valid[0]!.raw.topic, handled.length);
+    if (wrote) kickRelay();
+    if (deps.metrics) {
+      const byTopic = new Map<string, number>();
+      const done = new Set(handled);
+      for (const v of valid) if (done.has(v.event)) byTopic.set(v.raw.topic, (byTopic.get(v.raw.topic) ?? 0) + 1);
+      for (const [t, n] of byTopic) deps.metrics.handled(t, n);
+    }
     afterCommit(handled);
   };
 
@@ -136,15 +164,17 @@ export function createBatchHandler<T extends Topic>(deps: RunnerDeps, options: C
       for (let attempt = failedBefore ? 2 : 1; attempt <= maxAttempts && !done; attempt++) {
         try {
           let handled = false;
+          let wrote = false;
           await dataSource.transaction(async (manager) => {
             const fresh = await recordInbox(manager, [v.event.id]);
             if (fresh.size === 0) return;
             const outbox: OutboxRow[] = [];
             await runHandler(manager, v, outbox);
-            await insertOutboxRows(manager, outbox);
+            wrote = await writeOutbox(manager, outbox);
             handled = true;
           });
           done = true;
+          if (wrote) kickRelay();
           if (handled) {
             deps.metrics?.handled(v.raw.topic, 1);
             afterCommit([v.event]);
@@ -169,6 +199,72 @@ export function createBatchHandler<T extends Topic>(deps: RunnerDeps, options: C
     }
   };
 
+  /** One batch on its own: one transaction, or if that fails, one transaction per message (retries, DLQ). */
+  const runAlone = async (batch: RawBatch, valid: Valid[]): Promise<void> => {
+    const failed: { id?: string; error?: unknown } = {};
+    try {
+      await runBatchTx(valid, failed);
+    } catch (err) {
+      failed.error = err;
+      logger.warn({ err, topic: batch.topic, partition: batch.partition, size: valid.length }, 'batch transaction failed; one transaction per message');
+      await runOneByOne(valid, failed);
+    }
+  };
+
+  /**
+   * Group commit: batches of different partitions that arrive while a transaction is running are merged into the
+   * next one (one BEGIN/inbox/outbox/COMMIT for all of them). Batches of one partition never run concurrently (the
+   * adapters guarantee it), so order per partition — per key — is kept. If a merged transaction fails, each batch
+   * runs again alone (and a failing one goes on to its one-by-one path), so one bad batch never holds up the others.
+   */
+  interface Queued {
+    batch: RawBatch;
+    valid: Valid[];
+    resolve: () => void;
+    reject: (err: unknown) => void;
+  }
+  let queue: Queued[] = [];
+  let draining = false;
+  const settle = async (q: Queued, work: () => Promise<void>) => {
+    try {
+      await work();
+      q.resolve();
+    } catch (err) {
+      q.reject(err);
+    }
+  };
+  const drain = async (): Promise<void> => {
+    draining = true;
+    try {
+      while (queue.length > 0) {
+        const group = queue;
+        queue = [];
+        if (group.length === 1) {
+          const q = group[0]!;
+          await settle(q, () => runAlone(q.batch, q.valid));
+          continue;
+        }
+        try {
+          await runBatchTx(
+            group.flatMap((q) => q.valid),
+            {},
+          );
+          for (const q of group) q.resolve();
+        } catch (err) {
+          logger.warn({ err, batches: group.length }, 'merged transaction failed; each batch on its own');
+          await Promise.all(group.map((q) => settle(q, () => runAlone(q.batch, q.valid))));
+        }
+      }
+    } finally {
+      draining = false;
+    }
+  };
+  const submit = (batch: RawBatch, valid: Valid[]) =>
+    new Promise<void>((resolve, reject) => {
+      queue.push({ batch, valid, resolve, reject });
+      if (!draining) void drain();
+    });
+
   return async (batch: RawBatch): Promise<void> => {
     const valid: Valid[] = [];
     const invalid: RawRecord[] = [];
@@ -190,13 +286,6 @@ export function createBatchHandler<T extends Topic>(deps: RunnerDeps, options: C
       deps.metrics?.deadLettered(batch.topic, 'invalid', invalid.length);
     }
     if (valid.length === 0) return;
-    const failed: { id?: string; error?: unknown } = {};
-    try {
-      await runBatchTx(valid, failed);
-    } catch (err) {
-      failed.error = err;
-      logger.warn({ err, topic: batch.topic, partition: batch.partition, size: valid.length }, 'batch transaction failed; one transaction per message');
-      await runOneByOne(valid, failed);
-    }
+    await submit(batch, valid);
   };
 }

@@ -119,7 +119,10 @@ export function createBus(options: BusOptions): BusInstance {
       await codec.init();
       const rows = events.map((e) => buildRow(serviceName, e));
       const p = await ensuringProducer();
-      await p.send(rows.map((r) => ({ topic: publishTopic(r.topic), key: r.key, value: codec.encode(r.topic, r.envelope), headers: r.headers })));
+      // buildRow validated each envelope: encode without validating again
+      await p.send(
+        rows.map((r) => ({ topic: publishTopic(r.topic), key: r.key, value: codec.encodeJson(r.topic, JSON.stringify(r.envelope)), headers: r.headers })),
+      );
     },
 
     async startRelay() {
@@ -145,7 +148,7 @@ export function createBus(options: BusOptions): BusInstance {
       if (topics.length === 0) throw new Error('consume: no handlers');
       await ensureTopics([...topics, ...topics.map(dlqTopic)]);
       const onBatch = createBatchHandler(
-        { serviceName, dataSource: ds, codec, producer: await ensuringProducer(), logger, catalogTopic, metrics },
+        { serviceName, dataSource: ds, codec, producer: await ensuringProducer(), logger, catalogTopic, metrics, relay: () => relay },
         consumerOptions,
       );
       const consumer = await client.consumer({ groupId: consumerOptions.groupId, topics, fromBeginning: consumerOptions.fromBeginning ?? true });

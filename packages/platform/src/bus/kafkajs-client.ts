@@ -95,6 +95,22 @@ export class KafkajsClient implements KafkaClient {
     let stopped = false;
     let inFlight: Promise<void> = Promise.resolve();
     const logger = this.options.logger;
+    /**
+     * Offset commits, chained per partition (so they reach the broker in order) and not awaited by the batch: the
+     * partition's next batch is fetched at once. The commit is still issued only after the batch's database
+     * transactions committed; a commit lost to a crash or rebalance means a redelivery the inbox dedupes.
+     */
+    const commitChains = new Map<string, Promise<void>>();
+    const commitAfter = (topic: string, partition: number, offset: string) => {
+      const key = `${topic}\u0000${partition}`;
+      const next = (commitChains.get(key) ?? Promise.resolve())
+        .then(() => consumer.commitOffsets([{ topic, partition, offset }]))
+        .catch((err: unknown) => logger?.warn({ err, topic, partition }, 'offset commit failed'));
+      commitChains.set(key, next);
+      void next.then(() => {
+        if (commitChains.get(key) === next) commitChains.delete(key);
+      });
+    };
 
     const stop = async () => {
       if (stopped) return;
@@ -102,6 +118,7 @@ export class KafkajsClient implements KafkaClient {
       stopped = true;
       this.closers.delete(stop);
       await inFlight.catch(() => undefined);
+      await Promise.all([...commitChains.values()]);
       // disconnect() waits for the running eachBatch, then leaves the group.
       await consumer.disconnect();
     };
@@ -137,9 +154,7 @@ export class KafkajsClient implements KafkaClient {
               if (!done) return; // stopping or partition revoked: nothing committed, the batch is redelivered
               const last = batch.messages[batch.messages.length - 1]!;
               payload.resolveOffset(last.offset);
-              await consumer.commitOffsets([
-                { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
-              ]);
+              commitAfter(batch.topic, batch.partition, (BigInt(last.offset) + 1n).toString());
               await heartbeat().catch(() => undefined);
             })();
             inFlight = work;

@@ -70,6 +70,8 @@ const registrations = new Map<string, Promise<Map<Topic, number>>>();
  */
 export class SchemaCodec {
   private ids: Map<Topic, number> | undefined;
+  /** The 5-byte wire header (magic byte + schema id) of each topic, built once. */
+  private readonly headers = new Map<Topic, Buffer>();
 
   constructor(private readonly registryUrl: string) {}
 
@@ -99,11 +101,24 @@ export class SchemaCodec {
   encode(topic: Topic, envelope: unknown): Buffer {
     const result = schemaOf(topic).safeParse(envelope);
     if (!result.success) throw new SchemaValidationError(`invalid ${topic} message: ${describe(result.error)}`, topic);
-    const json = Buffer.from(JSON.stringify(result.data), 'utf8');
-    const out = Buffer.allocUnsafe(5 + json.length);
-    out.writeUInt8(0, 0);
-    out.writeInt32BE(this.schemaId(topic), 1);
-    json.copy(out, 5);
+    return this.encodeJson(topic, JSON.stringify(result.data));
+  }
+
+  /**
+   * Encodes a JSON document that was already validated against the topic's schema (an outbox row is validated once,
+   * when it is enqueued): header + bytes, no second validation, no parse/stringify round trip.
+   */
+  encodeJson(topic: Topic, json: string): Buffer {
+    let header = this.headers.get(topic);
+    if (!header) {
+      header = Buffer.alloc(5);
+      header.writeInt32BE(this.schemaId(topic), 1);
+      this.headers.set(topic, header);
+    }
+    const len = Buffer.byteLength(json, 'utf8');
+    const out = Buffer.allocUnsafe(5 + len);
+    header.copy(out, 0);
+    out.write(json, 5, len, 'utf8');
     return out;
   }
 
