@@ -6,7 +6,7 @@ export interface ClientOptions {
   logger?: Logger;
   /** Longest a fetch waits on the broker when there is nothing to read (default 20 ms: low latency). */
   maxWaitMs?: number;
-  /** Partitions processed concurrently by one consumer (default 3); batches of one partition stay sequential. */
+  /** Partitions processed concurrently by one consumer (default 8); batches of one partition stay sequential. */
   partitionsConcurrency?: number;
   /** Group session timeout (default 30,000 ms; the broker's minimum is 6,000) and heartbeat interval (default 3,000 ms). */
   sessionTimeoutMs?: number;

@@ -212,8 +212,8 @@ export function createBatchHandler<T extends Topic>(deps: RunnerDeps, options: C
   };
 
   /**
-   * Group commit: batches of different partitions that arrive while a transaction is running are merged into the
-   * next one (one BEGIN/inbox/outbox/COMMIT for all of them). Batches of one partition never run concurrently (the
+   * Group commit: batches of different partitions that arrive while every lane's transaction is running are merged
+   * into the next one (one BEGIN/inbox/outbox/COMMIT for all of them); up to `transactionLanes` run at once. Batches of one partition never run concurrently (the
    * adapters guarantee it), so order per partition — per key — is kept. If a merged transaction fails, each batch
    * runs again alone (and a failing one goes on to its one-by-one path), so one bad batch never holds up the others.
    */
@@ -224,7 +224,8 @@ export function createBatchHandler<T extends Topic>(deps: RunnerDeps, options: C
     reject: (err: unknown) => void;
   }
   let queue: Queued[] = [];
-  let draining = false;
+  const lanes = Math.max(1, options.transactionLanes ?? 4);
+  let busyLanes = 0;
   const settle = async (q: Queued, work: () => Promise<void>) => {
     try {
       await work();
@@ -234,7 +235,7 @@ export function createBatchHandler<T extends Topic>(deps: RunnerDeps, options: C
     }
   };
   const drain = async (): Promise<void> => {
-    draining = true;
+    busyLanes++;
     try {
       while (queue.length > 0) {
         const group = queue;
@@ -256,13 +257,13 @@ export function createBatchHandler<T extends Topic>(deps: RunnerDeps, options: C
         }
       }
     } finally {
-      draining = false;
+      busyLanes--;
     }
   };
   const submit = (batch: RawBatch, valid: Valid[]) =>
     new Promise<void>((resolve, reject) => {
       queue.push({ batch, valid, resolve, reject });
-      if (!draining) void drain();
+      if (busyLanes < lanes) void drain();
     });
 
   return async (batch: RawBatch): Promise<void> => {

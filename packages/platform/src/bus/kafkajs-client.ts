@@ -129,7 +129,7 @@ export class KafkajsClient implements KafkaClient {
         await consumer.run({
           autoCommit: false,
           eachBatchAutoResolve: false,
-          partitionsConsumedConcurrently: this.options.partitionsConcurrency ?? 3,
+          partitionsConsumedConcurrently: this.options.partitionsConcurrency ?? 8,
           eachBatch: async (payload) => {
             const { batch } = payload;
             const heartbeat = () => payload.heartbeat();

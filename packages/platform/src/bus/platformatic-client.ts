@@ -76,7 +76,7 @@ export class PlatformaticClient implements KafkaClient {
     let loop: Promise<void> | undefined;
     let stopped = false;
     const commits = new Set<Promise<void>>();
-    const concurrency = this.options.partitionsConcurrency ?? 3;
+    const concurrency = this.options.partitionsConcurrency ?? 8;
     stream.on('error', (err) => logger?.error({ err }, 'platformatic consumer stream error'));
     // A permanent 'readable' listener keeps the stream in paused (pull) mode. With none, Node resets
     // readableFlowing to null and the library's fetch loop stops ("nobody is consuming").

@@ -84,6 +84,12 @@ export interface ConsumerOptions<T extends Topic> {
   /** Attempts before the DLQ (default 5), with exponential backoff from `retryBaseMs` (default 50). */
   maxAttempts?: number;
   retryBaseMs?: number;
+  /**
+   * Transactions run at the same time (default 4), each merging the batches queued for it (group commit). Batches of
+   * one partition never run concurrently, so per-key order holds; handlers that do several round trips per message
+   * (the saga's steps) need the lanes, or every partition waits behind one connection.
+   */
+  transactionLanes?: number;
   /** Called after each transaction commits with the events handled (e.g. to wake long-pollers). */
   afterCommit?: (events: EventOf<T>[]) => void;
 }
