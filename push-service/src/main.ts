@@ -1,23 +1,12 @@
-import type { Server } from 'node:http';
-import { closeServer, createHttpApp, createLogger, createMetrics, finish, isMain, listen, loadConfig, runMain } from '@devicesaga/platform';
-import { z } from 'zod';
+import { createLogger, isMain, runMain, startHttpShell } from '@devicesaga/platform';
 
 /**
- * push-service: not built yet beyond its HTTP shell (health, metrics). Its capability lands with its own issue; until then it
- * starts and stops cleanly so the stack, the charts and the health checks can already count on it.
+ * push-service: only its HTTP shell so far (health, metrics); its capability lands with its own issue (DESIGN.md §1).
  */
 const logger = createLogger('push-service');
 
-export async function start(overrides: Record<string, string> = {}): Promise<{ port: number; stop(): Promise<void> }> {
-  const config = loadConfig({ PORT: z.coerce.number().int().min(0).default(8105) }, { ...process.env, ...overrides });
-  const metrics = createMetrics('push-service');
-  const app = createHttpApp({ logger, metrics, readiness: {} });
-  finish(app, logger);
-  const server: Server = await listen(app, config.PORT);
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : config.PORT;
-  logger.info({ port }, 'push-service listening');
-  return { port, stop: () => closeServer(server) };
+export function start(overrides: Record<string, string> = {}) {
+  return startHttpShell('push-service', 8105, logger, overrides);
 }
 
 if (isMain(module)) runMain(logger, start);

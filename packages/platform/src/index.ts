@@ -9,3 +9,4 @@ export * from './redis';
 export * from './lifecycle';
 export * from './bus/index';
 export * from './bus-from-config';
+export * from './http-shell';
