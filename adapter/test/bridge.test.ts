@@ -51,6 +51,7 @@ beforeAll(async () => {
       MQTT_ADAPTER_PASSWORD: env.adapterPassword,
       MQTT_CLIENT_ID: `adapter-test-${tag}`,
       MQTT_SHARE_GROUP: `adaptertest${tag}`,
+      MQTT_REPLY_CONNECTIONS: 2,
       MQTT_SESSION_EXPIRY_S: 30,
       REPLY_TIMEOUT_MS: 1000,
       TIMER_INTERVAL_MS: 100,
@@ -254,8 +255,12 @@ describe('adapter: presence and telemetry', () => {
     await until('online event', () => enqueued.find((e) => e.topic === 'adapter.device_status' && e.key === device.id && (e.payload as { online: boolean }).online));
     await device.goOffline();
     await until('offline event', () => enqueued.find((e) => e.topic === 'adapter.device_status' && e.key === device.id && !(e.payload as { online: boolean }).online));
-    const [row] = await dataSource.query<{ online: boolean }[]>('SELECT online FROM device_presence WHERE device_id = $1', [device.id]);
-    expect(row?.online).toBe(false);
+    // the event is collected inside the transaction, which may not have committed yet: wait for the row
+    const row = await until('presence row offline', async () => {
+      const [r] = await dataSource.query<{ online: boolean }[]>('SELECT online FROM device_presence WHERE device_id = $1', [device.id]);
+      return r && !r.online ? r : undefined;
+    });
+    expect(row.online).toBe(false);
   });
 
   it('telemetry becomes adapter.measure_received through bus.publish', async () => {

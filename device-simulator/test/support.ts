@@ -76,10 +76,10 @@ export function collect(client: MqttClient) {
 }
 
 /** Waits until `predicate` holds (polling), or fails naming `what`. */
-export async function until<T>(what: string, predicate: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
+export async function until<T>(what: string, predicate: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const v = predicate();
+    const v = await predicate();
     if (v) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
