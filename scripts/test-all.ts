@@ -3,7 +3,7 @@
  * started as separate processes. Prints each step with its duration and ends with `N passed, N failed`.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startStack } from './stack/stack';
@@ -56,6 +56,18 @@ function jest(project: string, env: NodeJS.ProcessEnv, extra: string[]) {
   }
 }
 
+/** The error and fatal lines of each service log, so a CI run that cannot start the stack says why. */
+function printErrorLines(logDir: string) {
+  if (!existsSync(logDir)) return;
+  for (const file of readdirSync(logDir)) {
+    const lines = readFileSync(path.join(logDir, file), 'utf8')
+      .split('\n')
+      .filter((l) => /"level":(50|60)|Error|error:/.test(l))
+      .slice(-5);
+    for (const line of lines) console.error(`[test]   ${file}: ${line.slice(0, 1500)}`);
+  }
+}
+
 async function main() {
   const extra = process.argv.slice(2);
   const bin = (name: string) => path.join(root, 'node_modules/.bin', name);
@@ -71,6 +83,7 @@ async function main() {
     stack = await startStack({ env, logDir, instance: testInstance, onProgress: (line) => console.log(`[test]   ${line}`) });
   } catch (err) {
     console.error(`[test] the stack did not start: ${err instanceof Error ? err.message : String(err)}`);
+    printErrorLines(logDir);
     steps.push('FAIL start the stack');
     ok = false;
     totals.failed += 1;

@@ -143,16 +143,26 @@ export function createBus(options: BusOptions): BusInstance {
     async consume<T extends Topic>(consumerOptions: ConsumerOptions<T>): Promise<ConsumerHandle> {
       if (stopped) throw new Error('bus stopped');
       const ds = requireDb('consume');
-      await codec.init();
       const topics = (Object.keys(consumerOptions.handlers) as T[]).map(consumeTopic);
       if (topics.length === 0) throw new Error('consume: no handlers');
-      await ensureTopics([...topics, ...topics.map(dlqTopic)]);
-      const onBatch = createBatchHandler(
-        { serviceName, dataSource: ds, codec, producer: await ensuringProducer(), logger, catalogTopic, metrics, relay: () => relay },
-        consumerOptions,
-      );
-      const consumer = await client.consumer({ groupId: consumerOptions.groupId, topics, fromBeginning: consumerOptions.fromBeginning ?? true });
-      await consumer.run(onBatch);
+      // A broker or registry that has just started (fresh topics, group coordinator still loading) refuses for a
+      // moment: retry the start-up instead of failing the service.
+      const consumer = await withStartupRetries(logger, `consumer ${consumerOptions.groupId}`, async () => {
+        await codec.init();
+        await ensureTopics([...topics, ...topics.map(dlqTopic)]);
+        const onBatch = createBatchHandler(
+          { serviceName, dataSource: ds, codec, producer: await ensuringProducer(), logger, catalogTopic, metrics, relay: () => relay },
+          consumerOptions,
+        );
+        const started = await client.consumer({ groupId: consumerOptions.groupId, topics, fromBeginning: consumerOptions.fromBeginning ?? true });
+        try {
+          await started.run(onBatch);
+        } catch (err) {
+          await started.stop().catch(() => undefined);
+          throw err;
+        }
+        return started;
+      });
       logger.info({ group: consumerOptions.groupId, topics, client: client.name }, 'consumer started');
       const handle: ConsumerHandle = {
         stop: async () => {
@@ -173,4 +183,18 @@ export function createBus(options: BusOptions): BusInstance {
       await client.close();
     },
   };
+}
+
+/** Runs a start-up step until it succeeds: up to 8 attempts, backing off from 500 ms to 5 s. */
+async function withStartupRetries<T>(logger: Logger, what: string, step: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await step();
+    } catch (err) {
+      if (attempt >= 8) throw err;
+      const delayMs = Math.min(500 * 2 ** (attempt - 1), 5_000);
+      logger.warn({ err, attempt, delayMs }, `${what}: start-up failed, retrying`);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
 }
