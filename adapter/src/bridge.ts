@@ -26,7 +26,6 @@ export type BridgeConfig = Pick<
   | 'MQTT_ADAPTER_PASSWORD'
   | 'MQTT_CLIENT_ID'
   | 'MQTT_SHARE_GROUP'
-  | 'MQTT_REPLY_CONNECTIONS'
   | 'MQTT_SESSION_EXPIRY_S'
   | 'REPLY_TIMEOUT_MS'
   | 'TIMER_INTERVAL_MS'
@@ -52,10 +51,7 @@ const BATCH = 200;
  * tracks presence, forwards telemetry. All timing decisions come from the database, so a restart loses nothing.
  */
 export class DeviceBridge {
-  /** Publishes commands; it subscribes to nothing, so its PUBACKs never queue behind a message being handled. */
-  private publisher: MqttClient | undefined;
-  private statusClient: MqttClient | undefined;
-  private replyClients: MqttClient[] = [];
+  private control: MqttClient | undefined;
   private telemetryClient: MqttClient | undefined;
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
@@ -75,7 +71,7 @@ export class DeviceBridge {
   }
 
   get connected(): boolean {
-    return [this.publisher, this.statusClient, this.telemetryClient, ...this.replyClients].every((c) => c?.connected);
+    return Boolean(this.control?.connected && this.telemetryClient?.connected);
   }
 
   get replyTimeoutMs(): number {
@@ -96,18 +92,13 @@ export class DeviceBridge {
       sessionExpiryS: config.MQTT_SESSION_EXPIRY_S,
     };
     const group = config.MQTT_SHARE_GROUP;
-    const onMessage = (topic: string, payload: Buffer) => this.onMessage(topic, payload);
-    const replies = `$share/${group}/devices/+/replies`;
-    this.publisher = await connectMqtt({ ...settings, clientId: `${config.MQTT_CLIENT_ID}-commands` }, [], onMessage, logger);
-    // Status: every replica keeps presence (a shared subscription would not get the retained messages). It keeps the
-    // replica's original client id, whose session may still hold the replies subscription of the one-connection
-    // layout: dropped, or the broker would keep handing replies to it.
-    this.statusClient = await connectMqtt({ ...settings, clientId: config.MQTT_CLIENT_ID }, ['devices/+/status'], onMessage, logger, [replies]);
-    // Replies: shared by the replicas and by this replica's connections; PUBACK after the outcome commits.
-    this.replyClients = await Promise.all(
-      Array.from({ length: config.MQTT_REPLY_CONNECTIONS }, (_, i) =>
-        connectMqtt({ ...settings, clientId: `${config.MQTT_CLIENT_ID}-replies-${i}` }, [replies], onMessage, logger),
-      ),
+    // Replies: shared by the replicas; PUBACK after the outcome commits. Status: every replica keeps presence (and a
+    // shared subscription would not get the retained messages).
+    this.control = await connectMqtt(
+      { ...settings, clientId: config.MQTT_CLIENT_ID },
+      [`$share/${group}/devices/+/replies`, 'devices/+/status'],
+      (topic, payload) => this.onMessage(topic, payload),
+      logger,
     );
     // Telemetry on its own connection so it never queues behind reply transactions (see onMessage).
     this.telemetryClient = await connectMqtt(
@@ -130,7 +121,7 @@ export class DeviceBridge {
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
     if (this.ticking) await this.ticking;
-    await Promise.all([this.publisher, this.statusClient, this.telemetryClient, ...this.replyClients].map((c) => c?.endAsync() ?? Promise.resolve()));
+    await Promise.all([this.control?.endAsync(), this.telemetryClient?.endAsync()]);
     await Promise.allSettled([...this.inFlight]);
     await this.telemetry.drain();
   }
@@ -139,7 +130,7 @@ export class DeviceBridge {
 
   /** Publishes a command QoS 1; waits for the PUBACK at most PUBLISH_TIMEOUT_MS (mqtt.js keeps it queued after). */
   async publishCommand(cmd: PendingCommand, republish = false): Promise<void> {
-    const client = this.publisher;
+    const client = this.control;
     if (!client) throw new Error('the adapter is not connected to MQTT');
     const message: CommandMessage = {
       commandId: cmd.commandId,

@@ -11,11 +11,6 @@ export const adapterEnv = {
   MQTT_CLIENT_ID: z.string().min(1).max(64).default('devicesaga-adapter'),
   /** Shared-subscription group: N replicas split replies and telemetry. */
   MQTT_SHARE_GROUP: z.string().regex(/^[A-Za-z0-9_-]+$/).default('adapter'),
-  /**
-   * Connections sharing the replies subscription. mqtt.js handles one incoming message per connection at a time and
-   * each reply's PUBACK waits for its transaction, so replies are processed this many at once.
-   */
-  MQTT_REPLY_CONNECTIONS: z.coerce.number().int().min(1).max(32).default(4),
   MQTT_SESSION_EXPIRY_S: z.coerce.number().int().positive().default(7 * 24 * 3600),
   REPLY_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
   TIMER_INTERVAL_MS: z.coerce.number().int().positive().default(250),

@@ -51,7 +51,6 @@ beforeAll(async () => {
       MQTT_ADAPTER_PASSWORD: env.adapterPassword,
       MQTT_CLIENT_ID: `adapter-test-${tag}`,
       MQTT_SHARE_GROUP: `adaptertest${tag}`,
-      MQTT_REPLY_CONNECTIONS: 2,
       MQTT_SESSION_EXPIRY_S: 30,
       REPLY_TIMEOUT_MS: 1000,
       TIMER_INTERVAL_MS: 100,

@@ -25,8 +25,6 @@ export async function connectMqtt(
   subscriptions: string[],
   onMessage: MessageHandler,
   logger: Logger,
-  /** Subscriptions an older layout left in this client id's persistent session: dropped on connect. */
-  stale: string[] = [],
 ): Promise<MqttClient> {
   const options: IClientOptions = {
     clientId: settings.clientId,
@@ -52,8 +50,6 @@ export async function connectMqtt(
   };
   client.on('connect', (connack) => {
     logger.info({ clientId: settings.clientId, sessionPresent: connack.sessionPresent }, 'mqtt connected');
-    if (stale.length > 0 && connack.sessionPresent) client.unsubscribe(stale);
-    if (subscriptions.length === 0) return;
     client.subscribe(
       subscriptions.map((topic) => topic),
       { qos: 1 },
