@@ -38,8 +38,4 @@ export async function ensureDatabase(name: string): Promise<string> {
   return `${pgBase}/${name}`;
 }
 
-export function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i]!;
-}
+export { percentile } from '../stats';

@@ -1,4 +1,4 @@
-import { DataSource, type EntityManager, type MixedList, type EntitySchema } from 'typeorm';
+import { DataSource, type MixedList, type EntitySchema } from 'typeorm';
 import type { Logger } from './logger';
 
 export interface DatabaseSettings {
@@ -40,8 +40,4 @@ export async function openDataSource(dataSource: DataSource, logger: Logger): Pr
   const applied = await dataSource.runMigrations({ transaction: 'each' });
   if (applied.length) logger.info({ migrations: applied.map((m) => m.name) }, 'migrations applied');
   return dataSource;
-}
-
-export function transaction<T>(dataSource: DataSource, work: (manager: EntityManager) => Promise<T>): Promise<T> {
-  return dataSource.transaction(work);
 }
