@@ -12,7 +12,6 @@ import {
   parseStatus,
   parseTelemetry,
   parseTopic,
-  replyMessage,
   type CommandMessage,
   type ReplyMessage,
 } from './domain/protocol';
@@ -42,13 +41,17 @@ export interface BridgeDeps {
   config: BridgeConfig;
 }
 
-export type ReplyResult = 'closed' | 'ignored' | 'parked';
+export type ReplyResult = 'closed' | 'ignored';
 
 const BATCH = 200;
 
 /**
  * The adapter's MQTT side: sends commands, turns replies / silence / TTLs into exactly one outcome per command,
  * tracks presence, forwards telemetry. All timing decisions come from the database, so a restart loses nothing.
+ *
+ * A command is published only after its pending row has committed (the consumer's after-commit callback), so a
+ * reply always finds its row; a crash between that commit and the publish is covered by `start`, which publishes
+ * every open command again (devices answer a commandId once).
  */
 export class DeviceBridge {
   private control: MqttClient | undefined;
@@ -59,7 +62,7 @@ export class DeviceBridge {
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly presence = new Map<string, boolean>();
   readonly telemetry: Batcher<OutgoingEvent<'adapter.measure_received'>>;
-  readonly stats = { published: 0, republished: 0, closed: 0, parked: 0, ignoredReplies: 0, badMessages: 0, measurements: 0 };
+  readonly stats = { published: 0, republished: 0, closed: 0, ignoredReplies: 0, badMessages: 0, measurements: 0 };
 
   constructor(private readonly deps: BridgeDeps) {
     this.telemetry = new Batcher(
@@ -106,6 +109,9 @@ export class DeviceBridge {
       [`$share/${group}/devices/+/telemetry`],
       (topic, payload) => this.onMessage(topic, payload),
       logger,
+    );
+    this.republish(
+      await pendingRows(dataSource.manager, `SELECT * FROM pending_command WHERE state = 'PENDING' AND expires_at > now() ORDER BY sent_at`),
     );
     this.timer = setInterval(() => {
       if (this.ticking || this.stopping) return;
@@ -158,6 +164,11 @@ export class DeviceBridge {
     else this.stats.published++;
   }
 
+  /** Publishes without waiting for the PUBACK (for callers that must not block: after a commit, in the timer). */
+  send(cmd: PendingCommand): void {
+    this.publishCommand(cmd).catch((err: unknown) => this.deps.logger.error({ err, commandId: cmd.commandId }, 'publish failed'));
+  }
+
   private republish(commands: PendingCommand[]): void {
     for (const cmd of commands) {
       this.publishCommand(cmd, true).catch((err: unknown) =>
@@ -203,13 +214,16 @@ export class DeviceBridge {
       this.deps.logger.warn({ deviceId, error: parsed.error, bytes: payload.length }, 'invalid reply dropped');
       return 'invalid';
     }
-    const result = await this.deps.dataSource.transaction((m) => this.applyReply(m, deviceId, parsed.value, true));
+    const result = await this.deps.dataSource.transaction((m) => this.applyReply(m, deviceId, parsed.value));
     this.deps.logger.debug({ deviceId, commandId: parsed.value.commandId, result }, 'reply');
     return result;
   }
 
-  /** Closes the pending row with the reply's outcome and enqueues the event — exactly once, in the caller's transaction. */
-  private async applyReply(m: EntityManager, deviceId: string, reply: ReplyMessage, park: boolean): Promise<ReplyResult> {
+  /**
+   * Closes the pending row with the reply's outcome and enqueues the event — exactly once, in the caller's transaction.
+   * A reply to a closed or unknown command (a duplicate, a late answer after a timeout, a device's invention) is ignored.
+   */
+  private async applyReply(m: EntityManager, deviceId: string, reply: ReplyMessage): Promise<ReplyResult> {
     const outcome = outcomeOfReply(reply);
     const [closed] = await pendingRows(
       m,
@@ -224,17 +238,8 @@ export class DeviceBridge {
       this.stats.closed++;
       return 'closed';
     }
-    const known = await rows(m, `SELECT 1 FROM pending_command WHERE command_id = $1`, [reply.commandId]);
-    if (known.length || !park) {
-      this.stats.ignoredReplies++;
-      return 'ignored';
-    }
-    await m.query(
-      `INSERT INTO parked_reply (command_id, device_id, reply) VALUES ($1, $2, $3) ON CONFLICT (command_id) DO NOTHING`,
-      [reply.commandId, deviceId, JSON.stringify(reply)],
-    );
-    this.stats.parked++;
-    return 'parked';
+    this.stats.ignoredReplies++;
+    return 'ignored';
   }
 
   async onStatus(deviceId: string, payload: Buffer): Promise<void> {
@@ -301,7 +306,7 @@ export class DeviceBridge {
 
   /* ------------------------------------------------------------ the timer ------------------------------------------------------------ */
 
-  /** One pass: arm commands of devices now online, match parked replies, close timed-out and expired commands. */
+  /** One pass: arm commands of devices now online, close timed-out and expired commands. */
   async tick(): Promise<void> {
     const { dataSource, config } = this.deps;
     // A command recorded while its device looked offline to this replica, but the device is online (by the table).
@@ -318,20 +323,6 @@ export class DeviceBridge {
       ),
     );
     this.republish(armed);
-
-    await dataSource.transaction(async (m) => {
-      const parked = await rows<{ command_id: string; device_id: string; reply: unknown }>(
-        m,
-        `SELECT r.command_id, r.device_id, r.reply FROM parked_reply r JOIN pending_command p USING (command_id)
-         ORDER BY r.received_at LIMIT ${BATCH} FOR UPDATE OF r SKIP LOCKED`,
-      );
-      for (const r of parked) {
-        const reply = replyMessage.safeParse(r.reply);
-        if (reply.success) await this.applyReply(m, r.device_id, reply.data, false);
-        await m.query(`DELETE FROM parked_reply WHERE command_id = $1`, [r.command_id]);
-      }
-      await m.query(`DELETE FROM parked_reply WHERE received_at < now() - interval '5 minutes'`);
-    });
 
     for (;;) {
       const n = await dataSource.transaction(async (m) => {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import type { DataSource } from 'typeorm';
-import type { EventOf, Topic } from '@devicesaga/contracts';
-import { busMigrations, createDataSource, createLogger, openDataSource, type Bus, type HandlerContext, type OutgoingEvent } from '@devicesaga/platform';
+import type { EventOf } from '@devicesaga/contracts';
+import { busMigrations, createDataSource, createLogger, handleOnce, openDataSource, type Bus, type OutgoingEvent } from '@devicesaga/platform';
 import { DeviceBridge } from '../src/bridge';
 import { entities, PendingCommand } from '../src/db/entities';
 import { adapterMigrations } from '../src/db/migrations';
@@ -30,18 +30,10 @@ const bus: Pick<Bus, 'enqueue' | 'publish'> = {
 
 let dataSource: DataSource;
 let bridge: DeviceBridge;
-const created: string[] = [];
-const stoppers: (() => Promise<unknown>)[] = [];
+const tag = randomUUID().slice(0, 8);
 
-beforeAll(async () => {
-  dataSource = createDataSource(
-    { DATABASE_HOST: process.env.DATABASE_HOST ?? '127.0.0.1', DATABASE_PORT: Number(process.env.DATABASE_PORT ?? 5432), DATABASE_USER: process.env.DATABASE_USER ?? 'postgres', DATABASE_PASSWORD: process.env.DATABASE_PASSWORD ?? '' },
-    { database: 'ds_test_adapter', entities, migrations: [...busMigrations, ...adapterMigrations] },
-  );
-  await openDataSource(dataSource, logger);
-  await dataSource.query('TRUNCATE pending_command, device_presence, parked_reply');
-  const tag = randomUUID().slice(0, 8);
-  bridge = new DeviceBridge({
+function bridgeDeps(): ConstructorParameters<typeof DeviceBridge>[0] {
+  return {
     dataSource,
     bus,
     logger,
@@ -58,7 +50,19 @@ beforeAll(async () => {
       TELEMETRY_BATCH_MS: 5,
       TELEMETRY_BATCH_MAX: 500,
     },
-  });
+  };
+}
+const created: string[] = [];
+const stoppers: (() => Promise<unknown>)[] = [];
+
+beforeAll(async () => {
+  dataSource = createDataSource(
+    { DATABASE_HOST: process.env.DATABASE_HOST ?? '127.0.0.1', DATABASE_PORT: Number(process.env.DATABASE_PORT ?? 5432), DATABASE_USER: process.env.DATABASE_USER ?? 'postgres', DATABASE_PASSWORD: process.env.DATABASE_PASSWORD ?? '' },
+    { database: 'ds_test_adapter', entities, migrations: [...busMigrations, ...adapterMigrations] },
+  );
+  await openDataSource(dataSource, logger);
+  await dataSource.query('TRUNCATE pending_command, device_presence');
+  bridge = new DeviceBridge(bridgeDeps());
   await bridge.start();
 });
 
@@ -111,19 +115,10 @@ function approved(deviceId: string, over: Partial<EventOf<'dm.value_set_approved
 /** Runs the handler in a real transaction with a context whose emit collects events. */
 async function deliver(event: EventOf<'dm.value_set_approved'>, beforeCommit?: () => Promise<void>): Promise<OutgoingEvent[]> {
   const emitted: OutgoingEvent[] = [];
-  const handlers = adapterHandlers(bridge);
-  await dataSource.transaction(async (manager) => {
-    const ctx: HandlerContext = {
-      manager,
-      logger,
-      headers: {},
-      emit: <T extends Topic>(topic: T, key: string, payload: EventOf<T>['payload']) => {
-        emitted.push({ topic, key, payload, correlationId: event.correlationId, causationId: event.id });
-        return Promise.resolve();
-      },
-    };
-    await handlers['dm.value_set_approved'](event, ctx);
-    if (beforeCommit) await beforeCommit();
+  await handleOnce(dataSource, adapterHandlers(bridge)['dm.value_set_approved'], event, {
+    logger,
+    emit: (topic, key, payload) => emitted.push({ topic, key, payload, correlationId: event.correlationId, causationId: event.id }),
+    beforeCommit,
   });
   return emitted;
 }
@@ -161,13 +156,39 @@ describe('adapter: dm.value_set_approved → device → one outcome', () => {
     });
   });
 
-  it('when the device answers before the pending row commits, the parked reply still closes it', async () => {
+  it('publishes a command only after its pending row commits, so the reply always finds the row', async () => {
     const device = await simulated();
     const event = approved(device.id, { value: 22 });
-    let replied = false;
-    device.once('reply', () => (replied = true));
-    await deliver(event, () => until('the device reply', () => replied).then(() => sleep(100)));
+    const received: string[] = [];
+    device.on('command', (c) => received.push(c.commandId));
+    await deliver(event, async () => {
+      await sleep(300); // the transaction is still open: nothing may have reached the device yet
+      expect(received).toEqual([]);
+    });
     expect(await outcome(event.payload.commandId)).toMatchObject({ topic: 'adapter.value_set_sent', payload: { value: 22 } });
+    expect(received).toEqual([event.payload.commandId]);
+    expect(bridge.stats.ignoredReplies).toBe(0);
+  });
+
+  it('on start, publishes again every open command (a crash between commit and publish loses nothing)', async () => {
+    const device = await simulated();
+    const event = approved(device.id, { value: 24 });
+    const received: string[] = [];
+    device.on('command', (c) => received.push(c.commandId));
+    // The row committed, the publish never happened (as if the adapter died in between).
+    await handleOnce(dataSource, adapterHandlers({ isOnline: () => true, replyTimeoutMs: 60_000, send: () => undefined })['dm.value_set_approved'], event, { logger });
+    await sleep(300);
+    expect(received).toEqual([]);
+    // A second replica (its session ends with its connection, so it takes no share of later tests' replies).
+    const deps = bridgeDeps();
+    const restarted = new DeviceBridge({ ...deps, config: { ...deps.config, MQTT_CLIENT_ID: uniqueId('adapter-restarted'), MQTT_SESSION_EXPIRY_S: 0 } });
+    await restarted.start();
+    try {
+      expect(await outcome(event.payload.commandId)).toMatchObject({ topic: 'adapter.value_set_sent', payload: { value: 24 } });
+      expect(received).toEqual([event.payload.commandId]);
+    } finally {
+      await restarted.stop();
+    }
   });
 
   it('when the device was never online and the command passes expiresAt, it fails EXPIRED', async () => {

@@ -14,7 +14,8 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { startStack } from '../../scripts/stack/stack';
 import { root } from '../../scripts/stack/processes';
-import { runPhase, type PhaseResult, type Target } from './load';
+import { runPhase, type PhaseResult } from './load';
+import { prepareTarget } from './target';
 import { summarize } from './stats';
 
 const SECONDS = Number(process.env.SAGA_SECONDS ?? 20);
@@ -22,40 +23,6 @@ const RATES = (process.env.SAGA_RATES ?? '500,1000,1500').split(',').map(Number)
 const SENSORS = Number(process.env.SAGA_SENSORS ?? 500);
 const t0 = Date.now();
 const log = (s: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s] ${s}`);
-
-async function api<T>(base: string, method: string, pathname: string, body?: unknown, token?: string): Promise<T> {
-  const res = await fetch(`${base}${pathname}`, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`${method} ${pathname}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-}
-
-async function prepare(gatewayUrl: string): Promise<Target> {
-  const email = `bench-${Date.now()}@bench.devicesaga.local`;
-  const password = 'bench-password-0123456789';
-  await api(gatewayUrl, 'POST', '/api/v1/auth/register', { email, password });
-  const login = await api<{ token: string; user: { id: string } }>(gatewayUrl, 'POST', '/api/v1/auth/login', { email, password });
-  // Commands to one sensor are serialized by the saga's semantic lock, so the load is spread over many devices,
-  // as a fleet's would be.
-  const sensors: Target['sensors'] = [];
-  const createOne = async (i: number) => {
-    const device = await api<{ id: string; sensors: { id: string; parameter: string }[] }>(
-      gatewayUrl,
-      'POST',
-      '/api/v1/devices',
-      { name: `bench ${i}`, sensors: [{ parameter: 'temperature' }] },
-      login.token,
-    );
-    for (const s of device.sensors) sensors.push({ deviceId: device.id, sensorId: s.id });
-  };
-  for (let i = 0; i < SENSORS; i += 10) {
-    await Promise.all(Array.from({ length: Math.min(10, SENSORS - i) }, (_, k) => createOne(i + k)));
-  }
-  return { gatewayUrl, token: login.token, userId: login.user.id, sensors };
-}
 
 function row(r: PhaseResult) {
   const s = summarize(r.latencies);
@@ -88,7 +55,7 @@ async function main() {
   const subscriber = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
   const results: ReturnType<typeof row>[] = [];
   try {
-    const target = await prepare(stack.gatewayUrl);
+    const target = await prepareTarget(stack.gatewayUrl, SENSORS);
     log(`${target.sensors.length} devices with a temperature sensor each; warming up (200/s for 5 s)`);
     await runPhase(target, subscriber, 200, 5, log);
     for (const rate of RATES) {

@@ -75,7 +75,6 @@ export async function start(overrides: Record<string, string | number | boolean 
       consumer = await bus.consume({
         groupId: groupId(cfg, 'command-service'),
         handlers: createHandlers(tracker.track),
-        afterCommit: tracker.afterCommit,
       });
       cleanups.push(() => consumer?.stop() ?? Promise.resolve());
       await bus.startRelay();

@@ -2,9 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express from 'express';
-import { Client } from 'pg';
 import type { EventOf, PayloadOf } from '@devicesaga/contracts';
-import { closeServer, createLogger, signAccessToken, verifyAccessToken, type HandlerContext } from '@devicesaga/platform';
+import { closeServer, createLogger, ensureDatabase as ensureDatabaseOn, signAccessToken, verifyAccessToken, handleOnce, type HandlerContext } from '@devicesaga/platform';
 import { config } from '../src/config';
 import { createHandlers, type TrackedTopic } from '../src/handlers';
 import type { Started } from '../src/main';
@@ -12,15 +11,8 @@ import type { Started } from '../src/main';
 export const TEST_DB = 'ds_test_command';
 export const settings = config({});
 
-export async function ensureDatabase(name = TEST_DB): Promise<void> {
-  const client = new Client({ host: settings.DATABASE_HOST, port: settings.DATABASE_PORT, user: settings.DATABASE_USER, database: 'postgres' });
-  await client.connect();
-  try {
-    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (!rowCount) await client.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await client.end();
-  }
+export function ensureDatabase(name = TEST_DB): Promise<void> {
+  return ensureDatabaseOn(settings, name);
 }
 
 export async function tokenFor(userId: string): Promise<string> {
@@ -96,15 +88,11 @@ export function sagaEvent<T extends TrackedTopic>(type: T, payload: PayloadOf<T>
 
 const testLogger = createLogger('command-service-test', 'silent');
 
-/** Applies one event the way the bus does: the handler in a transaction, then the afterCommit hook. */
+/** Applies one event the way the bus does: the handler in a transaction, then its after-commit callbacks. */
 export async function applyEvent<T extends TrackedTopic>(app: Started, event: EventOf<T>): Promise<void> {
   const handlers = createHandlers(app.tracker.track);
   const handler = handlers[event.type] as (e: EventOf<T>, ctx: HandlerContext) => Promise<void>;
-  await app.dataSource.transaction(async (manager) => {
-    const ctx: HandlerContext = { manager, emit: () => Promise.reject(new Error('no emit here')), logger: testLogger, headers: {} };
-    await handler(event, ctx);
-  });
-  app.tracker.afterCommit([event]);
+  await handleOnce(app.dataSource, handler, event, { logger: testLogger });
 }
 
 export async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {

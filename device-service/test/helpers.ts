@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import type { EventOf, PayloadOf, Topic } from '@devicesaga/contracts';
-import { createLogger, openDataSource, type HandlerContext, type OutgoingEvent } from '@devicesaga/platform';
+import { createLogger, ensureDatabase as ensureDatabaseOn, handleOnce, openDataSource, type HandlerContext, type OutgoingEvent } from '@devicesaga/platform';
 import { deviceDataSource } from '../src/db/data-source';
 
 export const logger = createLogger('device-service-test', process.env.LOG_LEVEL ?? 'silent');
@@ -17,15 +16,8 @@ export const dbSettings = {
 };
 
 /** Creates the database when missing (tests own `ds_test_device*`). */
-export async function ensureDatabase(name: string): Promise<void> {
-  const c = new Client({ host: dbSettings.DATABASE_HOST, port: dbSettings.DATABASE_PORT, user: dbSettings.DATABASE_USER, password: dbSettings.DATABASE_PASSWORD, database: 'postgres' });
-  await c.connect();
-  try {
-    const { rows } = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (rows.length === 0) await c.query(`CREATE DATABASE "${name}"`);
-  } finally {
-    await c.end();
-  }
+export function ensureDatabase(name: string): Promise<void> {
+  return ensureDatabaseOn(dbSettings, name);
 }
 
 export async function openTestDataSource(name: string): Promise<DataSource> {
@@ -78,17 +70,9 @@ export function collector() {
     return Promise.resolve();
   };
   const run = <T extends Topic>(ds: DataSource, handler: (event: EventOf<T>, ctx: HandlerContext) => Promise<void>, event: EventOf<T>) =>
-    ds.transaction(async (manager) => {
-      const ctx: HandlerContext = {
-        manager,
-        logger,
-        headers: {},
-        emit: (topic, key, payload) => {
-          emitted.push({ topic, key, correlationId: event.correlationId, causationId: event.id, payload });
-          return Promise.resolve();
-        },
-      };
-      await handler(event, ctx);
+    handleOnce(ds, handler, event, {
+      logger,
+      emit: (topic, key, payload) => emitted.push({ topic, key, correlationId: event.correlationId, causationId: event.id, payload }),
     });
   return { emitted, enqueue, run };
 }

@@ -1,11 +1,12 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { noDelay } from '@devicesaga/contracts';
 
 /**
  * Connects and resolves on the first CONNACK (rejects on the first error, e.g. bad credentials). `setup` attaches
  * listeners before any packet is read: a persistent session's queued messages can arrive right with the CONNACK.
  */
 export function openClient(url: string, options: IClientOptions, setup: (client: MqttClient) => void): Promise<MqttClient> {
-  const client = mqtt.connect(url, { reconnectPeriod: 1000, connectTimeout: 10_000, ...options });
+  const client = noDelay(mqtt.connect(url, { reconnectPeriod: 1000, connectTimeout: 10_000, ...options }));
   setup(client);
   return new Promise((resolve, reject) => {
     const onConnect = () => {

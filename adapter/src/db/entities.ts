@@ -29,16 +29,4 @@ export class DevicePresence {
   @Column('timestamptz', { name: 'changed_at' }) changedAt!: Date;
 }
 
-/**
- * A reply that arrived before the pending row it answers had committed (the command is published inside the
- * consumer's transaction, so a fast device can answer first). The timer matches it once the row is visible.
- */
-@Entity({ name: 'parked_reply' })
-export class ParkedReply {
-  @PrimaryColumn('uuid', { name: 'command_id' }) commandId!: string;
-  @Column('text', { name: 'device_id' }) deviceId!: string;
-  @Column('jsonb') reply!: unknown;
-  @Column('timestamptz', { name: 'received_at' }) receivedAt!: Date;
-}
-
-export const entities = [PendingCommand, DevicePresence, ParkedReply];
+export const entities = [PendingCommand, DevicePresence];

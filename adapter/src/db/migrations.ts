@@ -43,4 +43,22 @@ export class AdapterInit1767312000000 implements MigrationInterface {
   }
 }
 
-export const adapterMigrations = [AdapterInit1767312000000];
+/** Replies can no longer precede their pending row (commands are published after the commit): no parking. */
+export class DropParkedReply1767400000000 implements MigrationInterface {
+  name = 'DropParkedReply1767400000000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE IF EXISTS parked_reply`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`CREATE TABLE parked_reply (
+      command_id uuid PRIMARY KEY,
+      device_id text NOT NULL,
+      reply jsonb NOT NULL,
+      received_at timestamptz NOT NULL DEFAULT now()
+    )`);
+  }
+}
+
+export const adapterMigrations = [AdapterInit1767312000000, DropParkedReply1767400000000];

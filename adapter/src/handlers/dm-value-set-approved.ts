@@ -6,11 +6,13 @@ import type { PendingCommand } from '../db/entities';
 export interface CommandSender {
   isOnline(deviceId: string): boolean;
   readonly replyTimeoutMs: number;
-  publishCommand(cmd: PendingCommand): Promise<void>;
+  /** Publishes the command QoS 1 without waiting for the PUBACK. */
+  send(cmd: PendingCommand): void;
 }
 
 /**
- * `dm.value_set_approved` → the pending command row (in the consumer's transaction) and the MQTT command, QoS 1.
+ * `dm.value_set_approved` → the pending command row (in the consumer's transaction) and, once that has committed, the
+ * MQTT command, QoS 1 (so the device's reply always finds the row, and no transaction waits on MQTT).
  * A redelivery of a still-pending command publishes it again (devices answer each commandId once). An online device
  * gets a reply deadline now; an offline one waits for its TTL (the timer arms the deadline when it comes online).
  */
@@ -35,6 +37,6 @@ export async function onValueSetApproved(sender: CommandSender, event: EventOf<'
     ctx.logger.info({ commandId: p.commandId }, 'command already expired: not sent (the timer closes it)');
     return;
   }
-  await sender.publishCommand(cmd);
+  ctx.afterCommit(() => sender.send(cmd));
   ctx.logger.info({ commandId: p.commandId, deviceId: p.deviceId, online, redelivered: !inserted }, 'command sent to the device');
 }

@@ -1,4 +1,5 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { noDelay } from '@devicesaga/contracts';
 import type { Logger } from '@devicesaga/platform';
 
 export interface MqttSettings {
@@ -37,7 +38,7 @@ export async function connectMqtt(
     connectTimeout: 10_000,
     resubscribe: false,
   };
-  const client = mqtt.connect(settings.url, options);
+  const client = noDelay(mqtt.connect(settings.url, options));
   client.handleMessage = (packet, callback) => {
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     onMessage(packet.topic, payload).then(

@@ -14,26 +14,16 @@ export type Track = (event: EventOf<TrackedTopic>, status: StatusEvent, ctx: Han
  */
 export type TrackedTopic = 'dm.value_set_approved' | 'dm.value_set_error' | 'adapter.value_set_sent' | 'adapter.value_set_error';
 
-interface Changed {
-  userId: string;
-  view: CommandView;
-  at: number;
-}
-
 export interface StatusTrackerDeps {
   publish(userId: string, command: CommandView): void;
   statusChanges?: Counter;
 }
 
 /**
- * Keeps each command's status in step with the saga's events, and after each consumer transaction commits publishes
- * the commands it changed (Redis `command:<id>` and `user-commands:<userId>`). The change a handler made is kept in
- * memory under its event id until `afterCommit` publishes it, so nothing is published for a transaction that rolls
- * back (a retried handler overwrites its entry; entries of events that end in the DLQ are pruned after 5 minutes).
+ * Keeps each command's status in step with the saga's events, and once the consumer transaction commits publishes the
+ * command it changed (Redis `command:<id>` and `user-commands:<userId>`) — nothing for a transaction that rolls back.
  */
 export class StatusTracker {
-  private readonly changed = new Map<string, Changed>();
-
   constructor(private readonly deps: StatusTrackerDeps) {}
 
   readonly track: Track = async (event, status, ctx) => {
@@ -53,28 +43,7 @@ export class StatusTracker {
     }
     const updatedAt = await saveState(ctx.manager, commandId, transition.next, new Date());
     for (const entry of transition.added) this.deps.statusChanges?.inc({ status: entry.status });
-    this.remember(event.id, {
-      userId: row.userId,
-      view: toView({ ...row, ...transition.next, updatedAt }, false),
-      at: Date.now(),
-    });
+    const view = toView({ ...row, ...transition.next, updatedAt }, false);
+    ctx.afterCommit(() => this.deps.publish(row.userId, view));
   };
-
-  /** The bus calls this after each consumer transaction commits. */
-  readonly afterCommit = (events: EventOf<TrackedTopic>[]): void => {
-    for (const event of events) {
-      const changed = this.changed.get(event.id);
-      if (!changed) continue;
-      this.changed.delete(event.id);
-      this.deps.publish(changed.userId, changed.view);
-    }
-  };
-
-  private remember(eventId: string, changed: Changed): void {
-    this.changed.set(eventId, changed);
-    if (this.changed.size > 1000) {
-      const cutoff = Date.now() - 5 * 60_000;
-      for (const [id, entry] of this.changed) if (entry.at < cutoff) this.changed.delete(id);
-    }
-  }
 }

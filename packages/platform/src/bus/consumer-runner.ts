@@ -77,8 +77,15 @@ export function createBatchHandler<T extends Topic>(deps: RunnerDeps, options: C
     return new Set(rows.map((r) => r.id));
   };
 
+  /** What a transaction collects from its handlers: outbox rows (written before commit), callbacks (run after). */
+  interface TxWork {
+    outbox: OutboxRow[];
+    afterCommit: (() => void)[];
+  }
+  const newWork = (): TxWork => ({ outbox: [], afterCommit: [] });
+
   /** Runs one message's handler; its emitted events are collected and written to the outbox with the transaction. */
-  const runHandler = async (manager: EntityManager, v: Valid, outbox: OutboxRow[]): Promise<void> => {
+  const runHandler = async (manager: EntityManager, v: Valid, work: TxWork): Promise<void> => {
     const handler = handlers[v.topic];
     if (!handler) throw new Error(`no handler for ${v.topic}`);
     const event = v.event;
@@ -93,7 +100,7 @@ export function createBatchHandler<T extends Topic>(deps: RunnerDeps, options: C
       // a throw in the executor (schema rejects the payload) rejects the promise
       emit: <E extends Topic>(topic: E, key: string, payload: PayloadOf<E>) =>
         new Promise<void>((resolve) => {
-          outbox.push(
+          work.outbox.push(
             buildRow(
               serviceName,
               { topic, key, payload, correlationId: event.correlationId, causationId: event.id },
@@ -102,6 +109,9 @@ export function createBatchHandler<T extends Topic>(deps: RunnerDeps, options: C
           );
           resolve();
         }),
+      afterCommit: (fn) => {
+        work.afterCommit.push(fn);
+      },
     };
     await handler(event, ctx);
   };
@@ -116,12 +126,13 @@ export function createBatchHandler<T extends Topic>(deps: RunnerDeps, options: C
   /** After a commit that wrote outbox rows: hand them to this process's relay at once. */
   const kickRelay = () => deps.relay?.()?.kick();
 
-  const afterCommit = (events: EventOf<Topic>[]) => {
-    if (!options.afterCommit || events.length === 0) return;
-    try {
-      options.afterCommit(events as EventOf<T>[]);
-    } catch (err) {
-      logger.error({ err }, 'afterCommit hook failed');
+  const runAfterCommit = (work: TxWork) => {
+    for (const fn of work.afterCommit) {
+      try {
+        fn();
+      } catch (err) {
+        logger.error({ err }, 'afterCommit callback failed');
+      }
     }
   };
 
@@ -129,29 +140,29 @@ export function createBatchHandler<T extends Topic>(deps: RunnerDeps, options: C
   const runBatchTx = async (valid: Valid[], failed: { id?: string }): Promise<void> => {
     const handled: EventOf<Topic>[] = [];
     let wrote = false;
+    const work = newWork();
     await dataSource.transaction(async (manager) => {
       const fresh = await recordInbox(manager, valid.map((v) => v.event.id));
-      const outbox: OutboxRow[] = [];
       for (const v of valid) {
         if (!fresh.delete(v.event.id)) continue; // duplicate (already handled, or twice in this batch)
         try {
-          await runHandler(manager, v, outbox);
+          await runHandler(manager, v, work);
         } catch (err) {
           failed.id = v.event.id; // that run counts as its first attempt
           throw err;
         }
         handled.push(v.event);
       }
-      wrote = await writeOutbox(manager, outbox);
+      wrote = await writeOutbox(manager, work.outbox);
     });
     if (wrote) kickRelay();
+    runAfterCommit(work);
     if (deps.metrics) {
       const byTopic = new Map<string, number>();
       const done = new Set(handled);
       for (const v of valid) if (done.has(v.event)) byTopic.set(v.raw.topic, (byTopic.get(v.raw.topic) ?? 0) + 1);
       for (const [t, n] of byTopic) deps.metrics.handled(t, n);
     }
-    afterCommit(handled);
   };
 
   /** The slow path: one transaction per message, retried with backoff, then the DLQ. */
@@ -165,19 +176,19 @@ export function createBatchHandler<T extends Topic>(deps: RunnerDeps, options: C
         try {
           let handled = false;
           let wrote = false;
+          const work = newWork();
           await dataSource.transaction(async (manager) => {
             const fresh = await recordInbox(manager, [v.event.id]);
             if (fresh.size === 0) return;
-            const outbox: OutboxRow[] = [];
-            await runHandler(manager, v, outbox);
-            wrote = await writeOutbox(manager, outbox);
+            await runHandler(manager, v, work);
+            wrote = await writeOutbox(manager, work.outbox);
             handled = true;
           });
           done = true;
           if (wrote) kickRelay();
           if (handled) {
+            runAfterCommit(work);
             deps.metrics?.handled(v.raw.topic, 1);
-            afterCommit([v.event]);
           }
         } catch (err) {
           lastError = err;

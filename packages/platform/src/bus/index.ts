@@ -16,4 +16,5 @@ export {
   type RelayOptions,
 } from './outbox';
 export { createBatchHandler, type RunnerDeps } from './consumer-runner';
+export { handleOnce, type HandleOnceOptions } from './handle-once';
 export { createBusMetrics, type BusMetricsOptions } from './metrics';

@@ -70,6 +70,11 @@ export interface HandlerContext {
   emit<T extends Topic>(topic: T, key: string, payload: PayloadOf<T>): Promise<void>;
   logger: Logger;
   headers: Record<string, string>;
+  /**
+   * Runs `fn` once this message's transaction has committed (never if it rolls back): side effects outside the
+   * database — an MQTT publish, a Redis notification — that must not happen for work that is undone.
+   */
+  afterCommit(fn: () => void): void;
 }
 
 export type Handler<T extends Topic> = (event: EventOf<T>, ctx: HandlerContext) => Promise<void>;
@@ -90,8 +95,6 @@ export interface ConsumerOptions<T extends Topic> {
    * (the saga's steps) need the lanes, or every partition waits behind one connection.
    */
   transactionLanes?: number;
-  /** Called after each transaction commits with the events handled (e.g. to wake long-pollers). */
-  afterCommit?: (events: EventOf<T>[]) => void;
 }
 
 export interface ConsumerHandle {
