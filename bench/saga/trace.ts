@@ -171,10 +171,14 @@ function cpuByOwner(): Map<string, number> {
   return cpu;
 }
 
-function cpuReport(before: Map<string, number>, after: Map<string, number>, seconds: number): void {
-  const rows = [...after].map(([owner, s]) => ({ process: owner, 'CPU %': Math.round(((s - (before.get(owner) ?? 0)) / seconds) * 100) }));
+function cpuReport(before: Map<string, number>, after: Map<string, number>, seconds: number, what: string, commands = 0): void {
+  const rows = [...after].map(([owner, s]) => {
+    const used = s - (before.get(owner) ?? 0);
+    return { process: owner, 'CPU %': Math.round((used / seconds) * 100), ...(commands ? { 'CPU ms per command': Math.round((used * 1000 * 10) / commands) / 10 } : {}) };
+  });
   rows.sort((a, b) => b['CPU %'] - a['CPU %']);
-  console.log(`CPU over the phase (${seconds.toFixed(1)} s; 100 % = one core):`);
+  const total = rows.reduce((sum, r) => sum + r['CPU %'], 0);
+  console.log(`CPU, ${what} (${seconds.toFixed(1)} s; 100 % = one core; total ${total} %${commands ? `, ${Math.round((total * seconds * 100) / commands) / 10} ms per command` : ''}):`);
   console.table(rows);
 }
 
@@ -193,6 +197,10 @@ async function main() {
     log(`${target.sensors.length} devices; warm-up (50/s for 4 s)`);
     await runPhase(target, subscriber, 50, 4, log);
 
+    const idleBefore = cpuByOwner();
+    await new Promise((r) => setTimeout(r, 5000));
+    cpuReport(idleBefore, cpuByOwner(), 5, 'idle (no commands)');
+
     let since = new Date();
     for (let i = 0; i < SEQUENTIAL; i++) await runPhase(target, subscriber, 1, 1, () => undefined);
     report(`one command at a time`, await collect(target.userId, since));
@@ -202,7 +210,7 @@ async function main() {
     const cpuBefore = cpuByOwner();
     const phaseStart = Date.now();
     const { result, lag } = await sampleEventLoop(runPhase(target, subscriber, RATE, SECONDS, log));
-    cpuReport(cpuBefore, cpuByOwner(), (Date.now() - phaseStart) / 1000);
+    cpuReport(cpuBefore, cpuByOwner(), (Date.now() - phaseStart) / 1000, 'over the phase', result.sent);
     const s = summarize(result.latencies);
     report(`${RATE}/s for ${SECONDS} s: ${result.terminal}/${result.sent} terminal, ${Math.round(result.completedPerSec)} completed/s, POST→terminal p50 ${Math.round(s.p50)} ms p99 ${Math.round(s.p99)} ms`, await collect(target.userId, since));
     console.log('event-loop delay p99, worst sample (ms):', Object.fromEntries(Object.entries(lag).map(([k, v]) => [k, Math.round(v)])));

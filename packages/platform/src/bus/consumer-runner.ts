@@ -34,6 +34,8 @@ interface Valid {
   event: EventOf<Topic>;
 }
 
+const compareKeys = (a: string | null, b: string | null) => (a === b ? 0 : (a ?? '') < (b ?? '') ? -1 : 1);
+
 const errorText = (err: unknown) => (err instanceof Error ? `${err.name}: ${err.message}` : String(err)).slice(0, 1000);
 
 /**
@@ -136,8 +138,14 @@ export function createBatchHandler<T extends Topic>(deps: RunnerDeps, options: C
     }
   };
 
-  /** The fast path: every valid message of the batch in one transaction. */
-  const runBatchTx = async (valid: Valid[], failed: { id?: string }): Promise<void> => {
+  /**
+   * The fast path: every valid message of the batch in one transaction, in key order. Handlers lock the rows of their
+   * message's key (a device's sensors, its commands), so concurrent lanes that each go through their keys in the same
+   * order cannot deadlock on each other. The sort is stable: messages of one key keep their partition order, and
+   * messages of different keys never had an order to keep.
+   */
+  const runBatchTx = async (batchMessages: Valid[], failed: { id?: string }): Promise<void> => {
+    const valid = [...batchMessages].sort((a, b) => compareKeys(a.raw.key, b.raw.key));
     const handled: EventOf<Topic>[] = [];
     let wrote = false;
     const work = newWork();

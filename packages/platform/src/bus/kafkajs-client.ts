@@ -82,7 +82,7 @@ export class KafkajsClient implements KafkaClient {
   async consumer(options: { groupId: string; topics: string[]; fromBeginning?: boolean }): Promise<RawConsumer> {
     const consumer: Consumer = this.kafka.consumer({
       groupId: options.groupId,
-      maxWaitTimeInMs: this.options.maxWaitMs ?? 20,
+      maxWaitTimeInMs: this.options.maxWaitMs ?? 500,
       minBytes: 1,
       sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: this.options.heartbeatIntervalMs ?? 3_000,

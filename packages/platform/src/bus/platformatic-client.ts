@@ -58,7 +58,7 @@ export class PlatformaticClient implements KafkaClient {
       bootstrapBrokers: this.options.brokers,
       groupId: options.groupId,
       autocommit: false,
-      maxWaitTime: this.options.maxWaitMs ?? 20,
+      maxWaitTime: this.options.maxWaitMs ?? 500,
       minBytes: 1,
       sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: this.options.heartbeatIntervalMs ?? 3_000,
