@@ -158,6 +158,13 @@ export interface RelayOptions {
   pollMs?: number;
   /** How often a standby relay retries the advisory lock (default 1,000 ms). */
   lockRetryMs?: number;
+  /**
+   * How long the inbox remembers a handled message id (default 7 days, Kafka's default retention: no replay can
+   * redeliver anything older). The active relay — one per database — deletes older entries every `inboxPruneEveryMs`
+   * (default 10 minutes), so the inbox does not grow forever.
+   */
+  inboxRetentionMs?: number;
+  inboxPruneEveryMs?: number;
   /** Test seam: runs after a batch is acknowledged by Kafka and before its rows are deleted (throw = crash there). */
   afterSend?: (rows: { id: string; topic: string; key: string }[]) => void | Promise<void>;
 }
@@ -175,7 +182,8 @@ interface SelectedRow {
 /**
  * One active relay per database (pg_try_advisory_lock on a dedicated connection; standbys retry). Wakes on
  * LISTEN/NOTIFY plus a polling fallback, sends unsent rows in `seq` order in batches (one send per batch, so order per
- * key holds), then deletes them. A crash between send and delete re-sends: at-least-once, consumers dedupe by id.
+ * key holds), and deletes them with its next statement (at the latest after `pollMs`). A crash between send and
+ * delete re-sends: at-least-once, consumers dedupe by id.
  */
 export class OutboxRelay {
   private stopping = false;
@@ -298,15 +306,38 @@ export class OutboxRelay {
     await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
     logger.info('outbox relay active');
     const batchSize = this.options.batchSize ?? 500;
+    let nextPrune = Date.now() + Math.min(60_000, this.options.inboxPruneEveryMs ?? 600_000);
     for (;;) {
+      if (Date.now() >= nextPrune) {
+        await this.pruneInbox(client);
+        nextPrune = Date.now() + (this.options.inboxPruneEveryMs ?? 600_000);
+      }
       const n = await this.relayBatch(client, batchSize);
       if (this.stopping && (!this.drainOnStop || n === 0)) {
         await this.deleteSent(client);
         return;
       }
-      // After a send, go round at once: the next statement deletes the batch just sent and picks up the next one.
-      if (n === 0) await this.wait(this.options.pollMs ?? 500);
+      // A full batch: more rows wait, go round at once. Otherwise wait for the next commit's wake (at once if one came
+      // during the send) or the poll: that round's one statement deletes the rows just sent and reads the new ones,
+      // instead of an extra, empty round trip after every send.
+      if (n < batchSize) await this.wait(this.options.pollMs ?? 500);
     }
+  }
+
+  /** Deletes inbox entries past the retention, 10,000 per statement. */
+  private async pruneInbox(client: PoolClient): Promise<void> {
+    const retentionS = (this.options.inboxRetentionMs ?? 7 * 24 * 3600_000) / 1000;
+    let pruned = 0;
+    for (;;) {
+      const { rowCount } = await client.query(
+        `DELETE FROM inbox WHERE (consumer_group, message_id) IN (
+           SELECT consumer_group, message_id FROM inbox WHERE processed_at < now() - make_interval(secs => $1) LIMIT 10000)`,
+        [retentionS],
+      );
+      pruned += rowCount ?? 0;
+      if ((rowCount ?? 0) < 10_000 || this.stopping) break;
+    }
+    if (pruned > 0) this.options.logger.info({ pruned, retentionS }, 'inbox entries past their retention deleted');
   }
 
   private async deleteSent(client: PoolClient): Promise<void> {

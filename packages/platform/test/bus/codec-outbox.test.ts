@@ -144,4 +144,24 @@ describe.each(adapters)('bus over %s', (adapter) => {
       await b.stop();
     }
   });
+
+  it('the active relay deletes inbox entries past their retention and keeps the recent ones', async () => {
+    const old = [randomUUID(), randomUUID()];
+    const recent = randomUUID();
+    await ds.query(
+      `INSERT INTO inbox (consumer_group, message_id, processed_at) VALUES ('prune-test', $1, now() - interval '2 hours'),
+         ('prune-test', $2, now() - interval '2 hours'), ('prune-test', $3, now())`,
+      [old[0], old[1], recent],
+    );
+    const bus = testBus(adapter, ds, `t${uid()}.`, { relay: { pollMs: 50, lockRetryMs: 100, inboxRetentionMs: 3600_000, inboxPruneEveryMs: 100 } });
+    try {
+      await bus.startRelay();
+      const left = () => ds.query<{ id: string }[]>(`SELECT message_id::text AS id FROM inbox WHERE consumer_group = 'prune-test'`);
+      await waitFor('the old entries to be pruned', async () => (await left()).length === 1);
+      expect((await left()).map((r) => r.id)).toEqual([recent]);
+    } finally {
+      await bus.stop();
+      await ds.query(`DELETE FROM inbox WHERE consumer_group = 'prune-test'`);
+    }
+  });
 });
