@@ -4,7 +4,7 @@
  * Starts its own stack instance (`sagabench`, ports +3000, own databases and topics) with the simulator farm, so it runs
  * beside `npm start`; then, in the same run, the bus benchmark's bare 4-hop relay for comparison.
  *
- * Run: npx tsx bench/saga/run.ts        (env: SAGA_SECONDS=20, SAGA_RATES=500,1000,1500, SAGA_SENSORS=500 devices,
+ * Run: npx tsx bench/saga/run.ts        (env: SAGA_SECONDS=15, SAGA_RATES=20,40,100,500, SAGA_SENSORS=500 devices,
  *                                        SAGA_SKIP_RELAY=1 to skip the bare relay)
  */
 import { spawnSync } from 'node:child_process';
@@ -17,9 +17,10 @@ import { root } from '../../scripts/stack/processes';
 import { runPhase, type PhaseResult } from './load';
 import { prepareTarget } from './target';
 import { summarize } from './stats';
+import { writeSagaCharts } from './charts';
 
-const SECONDS = Number(process.env.SAGA_SECONDS ?? 20);
-const RATES = (process.env.SAGA_RATES ?? '500,1000,1500').split(',').map(Number);
+const SECONDS = Number(process.env.SAGA_SECONDS ?? 15);
+const RATES = (process.env.SAGA_RATES ?? '20,40,100,500').split(',').map(Number);
 const SENSORS = Number(process.env.SAGA_SENSORS ?? 500);
 const t0 = Date.now();
 const log = (s: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s] ${s}`);
@@ -56,8 +57,8 @@ async function main() {
   const results: ReturnType<typeof row>[] = [];
   try {
     const target = await prepareTarget(stack.gatewayUrl, SENSORS);
-    log(`${target.sensors.length} devices with a temperature sensor each; warming up (200/s for 5 s)`);
-    await runPhase(target, subscriber, 200, 5, log);
+    log(`${target.sensors.length} devices with a temperature sensor each; warming up (20/s for 5 s)`);
+    await runPhase(target, subscriber, 20, 5, log);
     for (const rate of RATES) {
       log(`phase: ${rate} commands/s for ${SECONDS} s`);
       const r = await runPhase(target, subscriber, rate, SECONDS, log);
@@ -91,6 +92,7 @@ async function main() {
   const file = path.join(root, `bench/results/saga-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}.json`);
   writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), seconds: SECONDS, sensors: SENSORS, results, relay }, null, 2));
   log(`results written to ${path.relative(root, file)}`);
+  for (const out of writeSagaCharts(results)) log(`chart written to ${path.relative(root, out)}`);
 }
 
 main().catch((err: unknown) => {
