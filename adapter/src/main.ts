@@ -40,7 +40,14 @@ export async function start(overrides: Record<string, string | number> = {}): Pr
   });
   await openDataSource(dataSource, logger);
   const metrics = createMetrics('adapter');
-  const bus = busFromConfig(config, { serviceName: 'adapter', dataSource, logger, metrics });
+  const bus = busFromConfig(config, {
+    serviceName: 'adapter',
+    dataSource,
+    logger,
+    metrics,
+    // A closed command only answers late replies and redelivered approvals, neither of which outlives the inbox's 7 days.
+    retention: [{ table: 'pending_command', where: `state <> 'PENDING' AND closed_at < now() - interval '7 days'` }],
+  });
   const bridge = new DeviceBridge({ dataSource, bus, logger, config });
   await bridge.start();
   await bus.startRelay();

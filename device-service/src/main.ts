@@ -57,7 +57,13 @@ export async function start(overrides: Record<string, string | number | boolean>
 
     let bus: BusInstance | undefined;
     if (cfg.BUS_ENABLED) {
-      bus = busFromConfig(cfg, { serviceName: SERVICE, dataSource, logger: log });
+      bus = busFromConfig(cfg, {
+        serviceName: SERVICE,
+        dataSource,
+        logger: log,
+        // An ended saga is only looked up by a redelivered or late event, which cannot come after the inbox's 7 days.
+        retention: [{ table: 'sagas', where: `state <> 'IN_FLIGHT' AND ended_at < now() - interval '7 days'` }],
+      });
       const b = bus;
       stops.push(() => b.stop()); // drains consumers, flushes the relay
       await bus.startRelay();

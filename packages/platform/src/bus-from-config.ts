@@ -2,12 +2,19 @@ import type { DataSource } from 'typeorm';
 import type { BaseConfig } from './config';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
-import { createBus, type BusInstance } from './bus/index';
+import { createBus, type BusInstance, type RetentionRule } from './bus/index';
 
 /** The one way a service builds its bus from its parsed environment (client, brokers, registry, namespacing). */
 export function busFromConfig(
   config: Pick<BaseConfig, 'KAFKA_CLIENT' | 'KAFKA_BROKERS' | 'SCHEMA_REGISTRY_URL' | 'TOPIC_PREFIX'>,
-  options: { serviceName: string; dataSource?: DataSource; logger: Logger; metrics?: Pick<Metrics, 'registry'> },
+  options: {
+    serviceName: string;
+    dataSource?: DataSource;
+    logger: Logger;
+    metrics?: Pick<Metrics, 'registry'>;
+    /** The service's bookkeeping rows that may go (the active outbox relay deletes them, with old inbox entries). */
+    retention?: RetentionRule[];
+  },
 ): BusInstance {
   return createBus({
     serviceName: options.serviceName,
@@ -18,6 +25,7 @@ export function busFromConfig(
     ...(options.dataSource ? { dataSource: options.dataSource } : {}),
     ...(options.metrics ? { metrics: { registry: options.metrics.registry } } : {}),
     ...(config.TOPIC_PREFIX ? { topicPrefix: config.TOPIC_PREFIX } : {}),
+    ...(options.retention ? { relay: { retention: options.retention } } : {}),
   });
 }
 

@@ -24,7 +24,7 @@ export interface BusOptions {
   publishTopicPrefix?: string;
   /** Partitions of topics the bus creates when missing (default 3). */
   partitions?: number;
-  relay?: Pick<RelayOptions, 'batchSize' | 'pollMs' | 'lockRetryMs' | 'afterSend' | 'inboxRetentionMs' | 'inboxPruneEveryMs'>;
+  relay?: Pick<RelayOptions, 'batchSize' | 'pollMs' | 'lockRetryMs' | 'afterSend' | 'inboxRetentionMs' | 'retention' | 'pruneEveryMs'>;
   clientOptions?: Omit<ClientOptions, 'clientId' | 'brokers' | 'logger'>;
   /** prom-client counters (default: the global registry); `false` disables them. */
   metrics?: BusMetricsOptions | false;

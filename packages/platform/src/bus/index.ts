@@ -14,6 +14,7 @@ export {
   OUTBOX_CHANNEL,
   RELAY_LOCK_CLASS,
   type RelayOptions,
+  type RetentionRule,
 } from './outbox';
 export { createBatchHandler, type RunnerDeps } from './consumer-runner';
 export { handleOnce, type HandleOnceOptions } from './handle-once';

@@ -146,6 +146,17 @@ export async function enqueue(
 export const RELAY_LOCK_CLASS = 72360011;
 const LOCK_ARGS = `${RELAY_LOCK_CLASS}, hashtext(current_schema())`;
 
+/**
+ * Rows of a service's own table that may go: `where` is a condition on `table` (e.g. "state <> 'PENDING' AND
+ * closed_at < now() - interval '7 days'"). Trusted SQL from the service's code, never from input.
+ */
+export interface RetentionRule {
+  table: string;
+  where: string;
+}
+
+const PRUNE_BATCH = 10_000;
+
 export interface RelayOptions {
   dataSource: DataSource;
   producer: RawProducer;
@@ -160,11 +171,12 @@ export interface RelayOptions {
   lockRetryMs?: number;
   /**
    * How long the inbox remembers a handled message id (default 7 days, Kafka's default retention: no replay can
-   * redeliver anything older). The active relay — one per database — deletes older entries every `inboxPruneEveryMs`
-   * (default 10 minutes), so the inbox does not grow forever.
+   * redeliver anything older). The active relay — one per database — deletes older entries every `pruneEveryMs`
+   * (default 10 minutes), with the service's own `retention` rules, so no bookkeeping table grows forever.
    */
   inboxRetentionMs?: number;
-  inboxPruneEveryMs?: number;
+  retention?: RetentionRule[];
+  pruneEveryMs?: number;
   /** Test seam: runs after a batch is acknowledged by Kafka and before its rows are deleted (throw = crash there). */
   afterSend?: (rows: { id: string; topic: string; key: string }[]) => void | Promise<void>;
 }
@@ -306,11 +318,12 @@ export class OutboxRelay {
     await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
     logger.info('outbox relay active');
     const batchSize = this.options.batchSize ?? 500;
-    let nextPrune = Date.now() + Math.min(60_000, this.options.inboxPruneEveryMs ?? 600_000);
+    const pruneEveryMs = this.options.pruneEveryMs ?? 600_000;
+    let nextPrune = Date.now() + Math.min(60_000, pruneEveryMs);
     for (;;) {
       if (Date.now() >= nextPrune) {
-        await this.pruneInbox(client);
-        nextPrune = Date.now() + (this.options.inboxPruneEveryMs ?? 600_000);
+        await this.prune(client);
+        nextPrune = Date.now() + pruneEveryMs;
       }
       const n = await this.relayBatch(client, batchSize);
       if (this.stopping && (!this.drainOnStop || n === 0)) {
@@ -324,20 +337,24 @@ export class OutboxRelay {
     }
   }
 
-  /** Deletes inbox entries past the retention, 10,000 per statement. */
-  private async pruneInbox(client: PoolClient): Promise<void> {
+  /** Deletes inbox entries past their retention and the rows of the service's retention rules, 10,000 per statement. */
+  private async prune(client: PoolClient): Promise<void> {
     const retentionS = (this.options.inboxRetentionMs ?? 7 * 24 * 3600_000) / 1000;
-    let pruned = 0;
-    for (;;) {
-      const { rowCount } = await client.query(
-        `DELETE FROM inbox WHERE (consumer_group, message_id) IN (
-           SELECT consumer_group, message_id FROM inbox WHERE processed_at < now() - make_interval(secs => $1) LIMIT 10000)`,
-        [retentionS],
-      );
-      pruned += rowCount ?? 0;
-      if ((rowCount ?? 0) < 10_000 || this.stopping) break;
+    const rules: RetentionRule[] = [
+      { table: 'inbox', where: `processed_at < now() - make_interval(secs => ${Number(retentionS)})` },
+      ...(this.options.retention ?? []),
+    ];
+    for (const rule of rules) {
+      let pruned = 0;
+      for (;;) {
+        const { rowCount } = await client.query(
+          `DELETE FROM ${rule.table} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${rule.table} WHERE ${rule.where} LIMIT ${PRUNE_BATCH}))`,
+        );
+        pruned += rowCount ?? 0;
+        if ((rowCount ?? 0) < PRUNE_BATCH || this.stopping) break;
+      }
+      if (pruned > 0) this.options.logger.info({ table: rule.table, pruned }, 'rows past their retention deleted');
     }
-    if (pruned > 0) this.options.logger.info({ pruned, retentionS }, 'inbox entries past their retention deleted');
   }
 
   private async deleteSent(client: PoolClient): Promise<void> {

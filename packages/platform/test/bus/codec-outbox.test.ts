@@ -145,7 +145,7 @@ describe.each(adapters)('bus over %s', (adapter) => {
     }
   });
 
-  it('the active relay deletes inbox entries past their retention and keeps the recent ones', async () => {
+  it("the active relay deletes inbox entries and the service's rows past their retention, and keeps the recent ones", async () => {
     const old = [randomUUID(), randomUUID()];
     const recent = randomUUID();
     await ds.query(
@@ -153,12 +153,25 @@ describe.each(adapters)('bus over %s', (adapter) => {
          ('prune-test', $2, now() - interval '2 hours'), ('prune-test', $3, now())`,
       [old[0], old[1], recent],
     );
-    const bus = testBus(adapter, ds, `t${uid()}.`, { relay: { pollMs: 50, lockRetryMs: 100, inboxRetentionMs: 3600_000, inboxPruneEveryMs: 100 } });
+    await ds.query(`CREATE TABLE IF NOT EXISTS finished_work (id int PRIMARY KEY, done boolean NOT NULL, ended_at timestamptz NOT NULL)`);
+    await ds.query(`TRUNCATE finished_work`);
+    await ds.query(`INSERT INTO finished_work VALUES (1, true, now() - interval '2 days'), (2, false, now() - interval '2 days'), (3, true, now())`);
+    const bus = testBus(adapter, ds, `t${uid()}.`, {
+      relay: {
+        pollMs: 50,
+        lockRetryMs: 100,
+        inboxRetentionMs: 3600_000,
+        pruneEveryMs: 100,
+        retention: [{ table: 'finished_work', where: `done AND ended_at < now() - interval '1 day'` }],
+      },
+    });
     try {
       await bus.startRelay();
       const left = () => ds.query<{ id: string }[]>(`SELECT message_id::text AS id FROM inbox WHERE consumer_group = 'prune-test'`);
       await waitFor('the old entries to be pruned', async () => (await left()).length === 1);
       expect((await left()).map((r) => r.id)).toEqual([recent]);
+      await waitFor('the finished work past its retention to be pruned', async () => (await ds.query<unknown[]>(`SELECT 1 FROM finished_work`)).length === 2);
+      expect((await ds.query<{ id: number }[]>(`SELECT id FROM finished_work ORDER BY id`)).map((r) => r.id)).toEqual([2, 3]);
     } finally {
       await bus.stop();
       await ds.query(`DELETE FROM inbox WHERE consumer_group = 'prune-test'`);
