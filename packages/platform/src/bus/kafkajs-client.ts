@@ -188,6 +188,27 @@ export class KafkajsClient implements KafkaClient {
     }
   }
 
+  async listTopics(): Promise<string[]> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      return await admin.listTopics();
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  async deleteTopics(names: string[]): Promise<void> {
+    if (names.length === 0) return;
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      await admin.deleteTopics({ topics: names, timeout: 60_000 });
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
   async close(): Promise<void> {
     for (const close of [...this.closers]) await close().catch(() => undefined);
   }

@@ -190,6 +190,27 @@ export class PlatformaticClient implements KafkaClient {
     }
   }
 
+  async listTopics(): Promise<string[]> {
+    const k = await load();
+    const admin = new k.Admin({ clientId: `${this.options.clientId}-admin`, bootstrapBrokers: this.options.brokers });
+    try {
+      return await admin.listTopics();
+    } finally {
+      await admin.close();
+    }
+  }
+
+  async deleteTopics(names: string[]): Promise<void> {
+    if (names.length === 0) return;
+    const k = await load();
+    const admin = new k.Admin({ clientId: `${this.options.clientId}-admin`, bootstrapBrokers: this.options.brokers });
+    try {
+      await admin.deleteTopics({ topics: names });
+    } finally {
+      await admin.close();
+    }
+  }
+
   async close(): Promise<void> {
     for (const close of [...this.closers]) await close().catch(() => undefined);
   }

@@ -48,6 +48,8 @@ export interface KafkaClient {
   producer(): Promise<RawProducer>;
   consumer(options: { groupId: string; topics: string[]; fromBeginning?: boolean }): Promise<RawConsumer>;
   ensureTopics(topics: { name: string; partitions: number }[]): Promise<void>;
+  listTopics(): Promise<string[]>;
+  deleteTopics(names: string[]): Promise<void>;
   close(): Promise<void>;
 }
 

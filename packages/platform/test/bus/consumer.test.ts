@@ -14,6 +14,8 @@ function spyClient(adapter: KafkaClientName, delivered: string[]): KafkaClient {
     name: inner.name,
     producer: () => inner.producer(),
     ensureTopics: (t) => inner.ensureTopics(t),
+    listTopics: () => inner.listTopics(),
+    deleteTopics: (names) => inner.deleteTopics(names),
     close: () => inner.close(),
     consumer: async (o) => {
       const c = await inner.consumer(o);
