@@ -39,6 +39,8 @@ interface SensorRow {
   group_id: string;
   in_flight_command_id: string | null;
   queued: number;
+  /** Whether the user lockSensor was asked about may access the device (null when none was asked about). */
+  may_access: boolean | null;
 }
 
 type Command = PayloadOf<'command.value_set'>;
@@ -53,16 +55,40 @@ interface Ctx {
   causationId: string | null;
 }
 
-async function lockSensor(m: EntityManager, sensorId: string): Promise<SensorRow | null> {
+/** SQL: whether user `userParam` is in a user group granted device group `groupExpr`. */
+const MAY_ACCESS_GROUP = (userParam: string, groupExpr: string) =>
+  `EXISTS (SELECT 1 FROM grants g JOIN memberships mb ON mb.user_group_id = g.user_group_id
+            WHERE mb.user_id = ${userParam} AND g.device_group_id = ${groupExpr})`;
+
+const SENSOR_COLUMNS = `s.id, s.device_id, s.parameter, s.value::float8 AS value, p.min::float8 AS min, p.max::float8 AS max,
+            d.group_id, s.in_flight_command_id,
+            (SELECT count(*) FROM queued_commands q WHERE q.sensor_id = s.id)::int AS queued`;
+
+/**
+ * Locks a sensor and reads what validation needs, in one round trip: with `userId`, also whether that user may access
+ * the sensor's device (a grant on its device group to one of the user's groups).
+ */
+async function lockSensor(m: EntityManager, sensorId: string, userId?: string): Promise<SensorRow | null> {
   if (!isUuid(sensorId)) return null;
   const rows: SensorRow[] = await m.query(
-    `SELECT s.id, s.device_id, s.parameter, s.value::float8 AS value, p.min::float8 AS min, p.max::float8 AS max,
-            d.group_id, s.in_flight_command_id,
-            (SELECT count(*) FROM queued_commands q WHERE q.sensor_id = s.id)::int AS queued
+    `SELECT ${SENSOR_COLUMNS},
+            ${userId === undefined ? 'NULL' : MAY_ACCESS_GROUP('$2', 'd.group_id')} AS may_access
        FROM sensors s JOIN devices d ON d.id = s.device_id JOIN parameters p ON p.name = s.parameter
       WHERE s.id = $1
       FOR UPDATE OF s`,
-    [sensorId],
+    userId === undefined ? [sensorId] : [sensorId, userId],
+  );
+  return rows[0] ?? null;
+}
+
+/** The sensor of a saga, locked (a saga's sensor first, then the saga: the one lock order). */
+async function lockSensorOfSaga(m: EntityManager, commandId: string): Promise<SensorRow | null> {
+  const rows: SensorRow[] = await m.query(
+    `SELECT ${SENSOR_COLUMNS}, NULL AS may_access
+       FROM sensors s JOIN devices d ON d.id = s.device_id JOIN parameters p ON p.name = s.parameter
+      WHERE s.id = (SELECT sensor_id FROM sagas WHERE command_id = $1)
+      FOR UPDATE OF s`,
+    [commandId],
   );
   return rows[0] ?? null;
 }
@@ -70,15 +96,6 @@ async function lockSensor(m: EntityManager, sensorId: string): Promise<SensorRow
 function view(row: SensorRow | null): SensorView | null {
   if (!row) return null;
   return { id: row.id, deviceId: row.device_id, value: row.value, min: row.min, max: row.max, locked: row.in_flight_command_id !== null, queued: row.queued };
-}
-
-export async function userMayAccessGroup(m: EntityManager, userId: string, deviceGroupId: string): Promise<boolean> {
-  const rows: unknown[] = await m.query(
-    `SELECT 1 FROM grants g JOIN memberships mb ON mb.user_group_id = g.user_group_id
-      WHERE mb.user_id = $1 AND g.device_group_id = $2 LIMIT 1`,
-    [userId, deviceGroupId],
-  );
-  return rows.length > 0;
 }
 
 async function reject(ctx: Ctx, cmd: Command, reason: PayloadOf<'dm.value_set_error'>['reason'], message: string, causationId: string | null) {
@@ -148,8 +165,8 @@ export async function handleCommand(ctx: Ctx, cmd: Command): Promise<void> {
     ctx.logger.info({ commandId: cmd.commandId }, 'command already known: ignored');
     return;
   }
-  const sensor = isUuid(cmd.deviceId) ? await lockSensor(ctx.m, cmd.sensorId) : null;
-  const mayAccess = sensor ? await userMayAccessGroup(ctx.m, cmd.userId, sensor.group_id) : false;
+  const sensor = isUuid(cmd.deviceId) ? await lockSensor(ctx.m, cmd.sensorId, cmd.userId) : null;
+  const mayAccess = sensor?.may_access === true;
   const decision = decide(cmd, view(sensor), { mayAccess, now: ctx.settings.now(), maxQueue: ctx.settings.maxQueue });
   switch (decision.kind) {
     case 'reject':
@@ -223,8 +240,8 @@ async function drainQueue(ctx: Ctx, sensorId: string): Promise<void> {
     const q = rows[0];
     if (!q) return;
     const cmd = commandOf(q);
-    const sensor = await lockSensor(ctx.m, sensorId);
-    const mayAccess = sensor ? await userMayAccessGroup(ctx.m, cmd.userId, sensor.group_id) : false;
+    const sensor = await lockSensor(ctx.m, sensorId, cmd.userId);
+    const mayAccess = sensor?.may_access === true;
     const decision = decide(cmd, view(sensor), { mayAccess, now: ctx.settings.now(), maxQueue: ctx.settings.maxQueue, dequeued: true });
     switch (decision.kind) {
       case 'reject':
@@ -252,10 +269,7 @@ interface SagaRow {
 /** Locks the saga's sensor then the saga (the one lock order); null when unknown. */
 async function lockSaga(m: EntityManager, commandId: string): Promise<{ saga: SagaRow; sensor: SensorRow | null } | null> {
   if (!isUuid(commandId)) return null;
-  const found: { sensor_id: string }[] = await m.query(`SELECT sensor_id FROM sagas WHERE command_id = $1`, [commandId]);
-  const sensorId = found[0]?.sensor_id;
-  if (!sensorId) return null;
-  const sensor = await lockSensor(m, sensorId);
+  const sensor = await lockSensorOfSaga(m, commandId);
   const rows: SagaRow[] = await m.query(
     `SELECT command_id, sensor_id, device_id, user_id, previous_value::float8 AS previous_value,
             applied_value::float8 AS applied_value, state
@@ -279,13 +293,19 @@ export async function confirm(ctx: Ctx, sent: PayloadOf<'adapter.value_set_sent'
     return;
   }
   const now = ctx.settings.now();
-  await ctx.m.query(`UPDATE sagas SET state = 'CONFIRMED', ended_at = $2 WHERE command_id = $1`, [saga.command_id, now]);
-  if (sent.deviceValue !== undefined) {
-    await ctx.m.query(`UPDATE sensors SET value = $2, updated_at = $3 WHERE id = $1`, [saga.sensor_id, sent.deviceValue, now]);
-  }
-  await ctx.m.query(`UPDATE sensors SET in_flight_command_id = NULL WHERE id = $1 AND in_flight_command_id = $2`, [saga.sensor_id, saga.command_id]);
+  // One statement: the saga ends, the sensor's lock is released (if this saga holds it) and the value the device
+  // reports, if any, is stored.
+  await ctx.m.query(
+    `WITH ended AS (UPDATE sagas SET state = 'CONFIRMED', ended_at = $3 WHERE command_id = $2)
+     UPDATE sensors SET in_flight_command_id = CASE WHEN in_flight_command_id = $2 THEN NULL ELSE in_flight_command_id END,
+                        value = CASE WHEN $4::boolean THEN $5::numeric ELSE value END,
+                        updated_at = CASE WHEN $4::boolean THEN $3 ELSE updated_at END
+      WHERE id = $1`,
+    [saga.sensor_id, saga.command_id, now, sent.deviceValue !== undefined, sent.deviceValue ?? null],
+  );
   ctx.logger.info({ commandId: saga.command_id }, 'saga confirmed');
-  await drainQueue(ctx, saga.sensor_id);
+  // The queue count was read under the sensor's lock, which every enqueue takes first: 0 means nothing to drain.
+  if (locked.sensor === null || locked.sensor.queued > 0) await drainQueue(ctx, saga.sensor_id);
 }
 
 /**
@@ -328,7 +348,7 @@ export async function compensate(ctx: Ctx, commandId: string, reason: FailureRea
       restoredValue: restore ? saga.previous_value : null,
     },
   });
-  await drainQueue(ctx, saga.sensor_id);
+  if (sensor === null || sensor.queued > 0) await drainQueue(ctx, saga.sensor_id);
   return true;
 }
 
