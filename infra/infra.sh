@@ -545,9 +545,11 @@ provision_mosquitto() {
   ensure_role svc-simulator \
     subscribePattern 'devices/+/commands' subscribePattern '$share/+/devices/+/commands' \
     publishClientSend 'devices/+/replies' publishClientSend 'devices/+/telemetry' publishClientSend 'devices/+/status'
+  # device-service administers through the admin account, and clears a deleted device's retained status
+  ensure_role admin publishClientSend 'devices/+/status'
   ensure_client svc-adapter "$(cred MQTT_ADAPTER_PASSWORD)" svc-adapter
   ensure_client svc-simulator "$(cred MQTT_SIMULATOR_PASSWORD)" svc-simulator
-  if ((changed)); then say mosquitto "provisioned clients svc-adapter, svc-simulator (roles of the same name)"; fi
+  if ((changed)); then say mosquitto "provisioned roles and clients (admin ACL, svc-adapter, svc-simulator)"; fi
 }
 
 # ---------------------------------------------------------------- commands

@@ -243,6 +243,13 @@ export class DeviceBridge {
   }
 
   async onStatus(deviceId: string, payload: Buffer): Promise<void> {
+    // An empty retained message is the broker telling that the status was cleared: device-service deleted the device.
+    if (payload.length === 0) {
+      this.presence.delete(deviceId);
+      await this.deps.dataSource.query(`DELETE FROM device_presence WHERE device_id = $1`, [deviceId]);
+      this.deps.logger.info({ deviceId }, 'device status cleared (device deleted): presence forgotten');
+      return;
+    }
     const parsed = parseStatus(payload);
     if (!parsed.ok) {
       this.stats.badMessages++;

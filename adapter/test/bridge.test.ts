@@ -283,6 +283,21 @@ describe('adapter: presence and telemetry', () => {
     expect(row.online).toBe(false);
   });
 
+  it("a cleared retained status (the device was deleted) makes the adapter forget the device's presence", async () => {
+    const { id, password } = await newDevice('gone');
+    const raw = await connectAs(id, password, id);
+    stoppers.push(() => raw.endAsync());
+    await raw.publishAsync(`devices/${id}/status`, 'online', { qos: 1, retain: true });
+    const presenceRows = async () => (await dataSource.query<unknown[]>('SELECT 1 FROM device_presence WHERE device_id = $1', [id])).length;
+    await until('the presence row', async () => (await presenceRows()) === 1);
+    const bad = bridge.stats.badMessages;
+    // what device-service does when the device is deleted: an empty retained message clears the topic
+    await raw.publishAsync(`devices/${id}/status`, '', { qos: 1, retain: true });
+    await until('offline at the adapter', () => !bridge.isOnline(id));
+    await until('the presence row gone', async () => (await presenceRows()) === 0);
+    expect(bridge.stats.badMessages).toBe(bad);
+  });
+
   it('telemetry becomes adapter.measure_received through bus.publish', async () => {
     const device = await simulated();
     device.sendTelemetry();

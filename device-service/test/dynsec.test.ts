@@ -76,4 +76,24 @@ describe('per-device MQTT credentials (real Mosquitto + dynamic security)', () =
     await expect(connect(id, 'secret-x')).rejects.toThrow();
     await dynsec.deleteDeviceClient(id); // idempotent
   });
+
+  it("deleting a device clears its retained status, so new subscribers no longer see it", async () => {
+    const id = randomUUID();
+    await dynsec.createDeviceClient(id, 'secret-y');
+    const dev = await connect(id, 'secret-y');
+    await dev.publishAsync(`devices/${id}/status`, 'offline', { qos: 1, retain: true });
+    await dev.endAsync();
+    const retainedNow = async () => {
+      const seen: string[] = [];
+      const watcher = await connect(creds.MQTT_ADAPTER_USERNAME!, creds.MQTT_ADAPTER_PASSWORD!);
+      watcher.on('message', (_t, payload) => seen.push(payload.toString()));
+      await watcher.subscribeAsync(`devices/${id}/status`, { qos: 1 });
+      await new Promise((r) => setTimeout(r, 300));
+      await watcher.endAsync();
+      return seen;
+    };
+    expect(await retainedNow()).toEqual(['offline']);
+    await dynsec.deleteDeviceClient(id);
+    expect(await retainedNow()).toEqual([]);
+  });
 });

@@ -170,7 +170,10 @@ export class DynsecClient {
     await this.run({ command: 'enableClient', username: deviceId });
   }
 
-  /** Removes the client and its role (missing ones are fine); the broker disconnects the device. */
+  /**
+   * Removes the client and its role (missing ones are fine) — the broker disconnects the device — and clears the
+   * device's retained status message, which the broker would otherwise keep (and hand to every new subscriber) forever.
+   */
   async deleteDeviceClient(deviceId: string): Promise<void> {
     for (const c of [
       { command: 'deleteClient', username: deviceId },
@@ -182,6 +185,8 @@ export class DynsecClient {
         if (!(err instanceof DynsecError && err.notFound)) throw err;
       }
     }
+    if (!this.client) throw new Error('dynsec: not connected');
+    await this.client.publishAsync(`devices/${deviceId}/status`, '', { qos: 1, retain: true });
   }
 
   async close(): Promise<void> {
