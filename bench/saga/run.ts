@@ -14,8 +14,8 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { startStack } from '../../scripts/stack/stack';
 import { root } from '../../scripts/stack/processes';
-import { runPhase, type PhaseResult } from './load';
-import { prepareTarget } from './target';
+import { runPhase, type PhaseResult, type Target } from './load';
+import { prepareTarget, removeTarget } from './target';
 import { summarize } from './stats';
 import { writeSagaCharts } from './charts';
 
@@ -54,9 +54,10 @@ async function main() {
     onProgress: (line) => log(line),
   });
   const subscriber = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  let target: Target | undefined;
   const results: ReturnType<typeof row>[] = [];
   try {
-    const target = await prepareTarget(stack.gatewayUrl, SENSORS);
+    target = await prepareTarget(stack.gatewayUrl, SENSORS);
     // Warm-up: one command to every device (each comes online at the simulator and the adapter on its first command,
     // which must not be measured), then JIT and pools are warm too.
     log(`${target.sensors.length} devices with a temperature sensor each; warming up (one command per device at 50/s)`);
@@ -68,6 +69,8 @@ async function main() {
       log(`  → ${JSON.stringify(row(r))}`);
     }
   } finally {
+    // the bench's devices go, with their MQTT clients and retained statuses (a long-lived broker would keep them)
+    if (target) await removeTarget(target).catch((err: unknown) => console.error(`removing the benchmark devices failed: ${String(err)}`));
     subscriber.disconnect();
     await stack.stop();
   }

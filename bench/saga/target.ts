@@ -34,3 +34,16 @@ export async function prepareTarget(gatewayUrl: string, devices: number): Promis
   }
   return { gatewayUrl, token: login.token, userId: login.user.id, sensors };
 }
+
+/** Deletes the benchmark's devices (their MQTT clients and retained statuses go with them), 10 at a time. */
+export async function removeTarget(target: Target): Promise<void> {
+  const ids = [...new Set(target.sensors.map((s) => s.deviceId))];
+  for (let i = 0; i < ids.length; i += 10) {
+    await Promise.all(
+      ids.slice(i, i + 10).map(async (id) => {
+        const res = await fetch(`${target.gatewayUrl}/api/v1/devices/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${target.token}` } });
+        if (res.status !== 204 && res.status !== 404) throw new Error(`DELETE /api/v1/devices/${id}: ${res.status} ${await res.text()}`);
+      }),
+    );
+  }
+}

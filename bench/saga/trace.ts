@@ -23,8 +23,8 @@ import { startStack } from '../../scripts/stack/stack';
 import { root } from '../../scripts/stack/processes';
 import { services } from '../../scripts/stack/services';
 import { databaseOf, portOf, type Instance } from '../../scripts/stack/instance';
-import { runPhase } from './load';
-import { prepareTarget } from './target';
+import { runPhase, type Target } from './load';
+import { prepareTarget, removeTarget } from './target';
 import { summarize } from './stats';
 
 const RATE = Number(process.env.TRACE_RATE ?? 100);
@@ -192,8 +192,9 @@ async function main() {
     onProgress: (line) => log(line),
   });
   const subscriber = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  let target: Target | undefined;
   try {
-    const target = await prepareTarget(stack.gatewayUrl, DEVICES);
+    target = await prepareTarget(stack.gatewayUrl, DEVICES);
     log(`${target.sensors.length} devices; warm-up (50/s for 4 s)`);
     await runPhase(target, subscriber, 50, 4, log);
 
@@ -216,6 +217,8 @@ async function main() {
     console.log('event-loop delay p99, worst sample (ms):', Object.fromEntries(Object.entries(lag).map(([k, v]) => [k, Math.round(v)])));
     console.log(`command: npx tsx bench/saga/trace.ts  (TRACE_RATE=${RATE} TRACE_SECONDS=${SECONDS} TRACE_DEVICES=${DEVICES})`);
   } finally {
+    // the bench's devices go, with their MQTT clients and retained statuses (a long-lived broker would keep them)
+    if (target) await removeTarget(target).catch((err: unknown) => console.error(`removing the benchmark devices failed: ${String(err)}`));
     subscriber.disconnect();
     await stack.stop();
   }
