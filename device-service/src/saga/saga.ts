@@ -8,6 +8,7 @@ import type { PayloadOf } from '@devicesaga/contracts';
 import type { Logger } from '@devicesaga/platform';
 import { decide, sagaDeadline, shouldRestore, type CommandInput, type SensorView } from '../domain/command';
 import { isUuid } from '../domain/ids';
+import { grantedTo } from '../http/access';
 
 export type SagaEvent =
   | { topic: 'dm.value_set_approved'; key: string; correlationId: string; causationId: string | null; payload: PayloadOf<'dm.value_set_approved'> }
@@ -55,42 +56,35 @@ interface Ctx {
   causationId: string | null;
 }
 
-/** SQL: whether user `userParam` is in a user group granted device group `groupExpr`. */
-const MAY_ACCESS_GROUP = (userParam: string, groupExpr: string) =>
-  `EXISTS (SELECT 1 FROM grants g JOIN memberships mb ON mb.user_group_id = g.user_group_id
-            WHERE mb.user_id = ${userParam} AND g.device_group_id = ${groupExpr})`;
-
-const SENSOR_COLUMNS = `s.id, s.device_id, s.parameter, s.value::float8 AS value, p.min::float8 AS min, p.max::float8 AS max,
-            d.group_id, s.in_flight_command_id,
-            (SELECT count(*) FROM queued_commands q WHERE q.sensor_id = s.id)::int AS queued`;
-
 /**
- * Locks a sensor and reads what validation needs, in one round trip: with `userId`, also whether that user may access
- * the sensor's device (a grant on its device group to one of the user's groups).
+ * Locks the sensor `sensorIdSql` selects and reads what validation needs, in one round trip; `mayAccessSql` answers
+ * whether the user in question may access the sensor's device (NULL when nobody is asked about).
  */
-async function lockSensor(m: EntityManager, sensorId: string, userId?: string): Promise<SensorRow | null> {
-  if (!isUuid(sensorId)) return null;
+async function selectSensorForUpdate(m: EntityManager, sensorIdSql: string, params: unknown[], mayAccessSql = 'NULL'): Promise<SensorRow | null> {
   const rows: SensorRow[] = await m.query(
-    `SELECT ${SENSOR_COLUMNS},
-            ${userId === undefined ? 'NULL' : MAY_ACCESS_GROUP('$2', 'd.group_id')} AS may_access
+    `SELECT s.id, s.device_id, s.parameter, s.value::float8 AS value, p.min::float8 AS min, p.max::float8 AS max,
+            d.group_id, s.in_flight_command_id,
+            (SELECT count(*) FROM queued_commands q WHERE q.sensor_id = s.id)::int AS queued,
+            ${mayAccessSql} AS may_access
        FROM sensors s JOIN devices d ON d.id = s.device_id JOIN parameters p ON p.name = s.parameter
-      WHERE s.id = $1
+      WHERE s.id = ${sensorIdSql}
       FOR UPDATE OF s`,
-    userId === undefined ? [sensorId] : [sensorId, userId],
+    params,
   );
   return rows[0] ?? null;
 }
 
+/** A sensor, locked; with `userId`, also whether that user may access its device. */
+async function lockSensor(m: EntityManager, sensorId: string, userId?: string): Promise<SensorRow | null> {
+  if (!isUuid(sensorId)) return null;
+  return userId === undefined
+    ? selectSensorForUpdate(m, '$1', [sensorId])
+    : selectSensorForUpdate(m, '$1', [sensorId, userId], grantedTo('d.group_id', '$2'));
+}
+
 /** The sensor of a saga, locked (a saga's sensor first, then the saga: the one lock order). */
-async function lockSensorOfSaga(m: EntityManager, commandId: string): Promise<SensorRow | null> {
-  const rows: SensorRow[] = await m.query(
-    `SELECT ${SENSOR_COLUMNS}, NULL AS may_access
-       FROM sensors s JOIN devices d ON d.id = s.device_id JOIN parameters p ON p.name = s.parameter
-      WHERE s.id = (SELECT sensor_id FROM sagas WHERE command_id = $1)
-      FOR UPDATE OF s`,
-    [commandId],
-  );
-  return rows[0] ?? null;
+function lockSensorOfSaga(m: EntityManager, commandId: string): Promise<SensorRow | null> {
+  return selectSensorForUpdate(m, '(SELECT sensor_id FROM sagas WHERE command_id = $1)', [commandId]);
 }
 
 function view(row: SensorRow | null): SensorView | null {
