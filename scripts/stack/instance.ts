@@ -1,10 +1,10 @@
-import { Client } from 'pg';
 import type { ServiceSpec } from './services';
 
 /**
  * A named stack instance beside the default one on the same infrastructure: its own ports (offset), databases
- * (`<db>_<name>`), Kafka topics (prefix `<name>.`) and consumer groups (suffix `-<name>`), and its own MQTT session
- * and shared-subscription group for the adapter. So `npm test` or a benchmark can run while `npm start` does.
+ * (`<db>_<name>`, created by each service on its first start), Kafka topics (prefix `<name>.`) and consumer groups
+ * (suffix `-<name>`), and its own MQTT session and shared-subscription group for the adapter. So `npm test` or a
+ * benchmark can run while `npm start` does.
  */
 export interface Instance {
   name: string;
@@ -37,26 +37,4 @@ export function serviceEnv(spec: ServiceSpec, all: ServiceSpec[], instance?: Ins
     env.MQTT_SHARE_GROUP = `adapter-${instance.name}`;
   }
   return env;
-}
-
-/** Creates the instance's databases when missing (the default ones come from infra/). */
-export async function ensureDatabases(all: ServiceSpec[], instance: Instance, env: NodeJS.ProcessEnv): Promise<void> {
-  const client = new Client({
-    host: env.DATABASE_HOST ?? '127.0.0.1',
-    port: Number(env.DATABASE_PORT ?? 5432),
-    user: env.DATABASE_USER ?? 'postgres',
-    password: env.DATABASE_PASSWORD ?? '',
-    database: 'postgres',
-  });
-  await client.connect();
-  try {
-    for (const spec of all) {
-      const name = databaseOf(spec, instance);
-      if (!name) continue;
-      const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-      if (exists.rowCount === 0) await client.query(`CREATE DATABASE "${name}"`);
-    }
-  } finally {
-    await client.end();
-  }
 }

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ensureDatabases, portOf, serviceEnv, type Instance } from './instance';
+import { portOf, serviceEnv, type Instance } from './instance';
 import { root, spawnService, stopProcess, waitReady, type Started } from './processes';
 import { services, simulator } from './services';
 
@@ -29,7 +29,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await Promise.all([...started].reverse().map((s) => stopProcess(s)));
   };
   try {
-    if (options.instance) await ensureDatabases(services, options.instance, env);
     for (const spec of services) {
       started.push(spawnService(spec, { ...env, ...serviceEnv(spec, services, options.instance) }, logDir, [], portOf(spec, options.instance)));
     }
