@@ -11,11 +11,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
-import { startStack } from '../../scripts/stack/stack';
 import { root } from '../../scripts/stack/processes';
-import { runPhase, type PhaseResult, type Target } from './load';
-import { prepareTarget, removeTarget } from './target';
+import { runPhase, type PhaseResult } from './load';
+import { withSagaBench } from './session';
 import { summarize } from './stats';
 import { writeSagaCharts } from './charts';
 
@@ -44,36 +42,16 @@ function row(r: PhaseResult) {
 
 async function main() {
   log(`saga benchmark on ${cpus().length} cores, KAFKA_CLIENT=${process.env.KAFKA_CLIENT ?? 'platformatic (default)'}`);
-  const stack = await startStack({
-    // not +2000: fetch refuses port 10080 (on the Fetch standard's list of bad ports)
-    instance: { name: 'sagabench', portOffset: 3000 },
-    env: { LOG_LEVEL: 'warn', RATE_LIMIT_USER_PER_SEC: '1000000' },
-    logDir: path.join(root, '.run/bench-logs'),
-    withSimulatorFarm: true,
-    simulatorArgs: ['--telemetry-ms', '0'],
-    onProgress: (line) => log(line),
-  });
-  const subscriber = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-  let target: Target | undefined;
-  const results: ReturnType<typeof row>[] = [];
-  try {
-    target = await prepareTarget(stack.gatewayUrl, SENSORS);
-    // Warm-up: one command to every device (each comes online at the simulator and the adapter on its first command,
-    // which must not be measured), then JIT and pools are warm too.
-    log(`${target.sensors.length} devices with a temperature sensor each; warming up (one command per device at 50/s)`);
-    await runPhase(target, subscriber, 50, target.sensors.length / 50, log);
+  const results = await withSagaBench({ devices: SENSORS, log }, async ({ target, subscriber }) => {
+    const rows: ReturnType<typeof row>[] = [];
     for (const rate of RATES) {
       log(`phase: ${rate} commands/s for ${SECONDS} s`);
-      const r = await runPhase(target, subscriber, rate, SECONDS, log);
-      results.push(row(r));
-      log(`  → ${JSON.stringify(row(r))}`);
+      const r = row(await runPhase(target, subscriber, rate, SECONDS, log));
+      rows.push(r);
+      log(`  → ${JSON.stringify(r)}`);
     }
-  } finally {
-    // the bench's devices go, with their MQTT clients and retained statuses (a long-lived broker would keep them)
-    if (target) await removeTarget(target).catch((err: unknown) => console.error(`removing the benchmark devices failed: ${String(err)}`));
-    subscriber.disconnect();
-    await stack.stop();
-  }
+    return rows;
+  });
 
   let relay = '(skipped)';
   if (!process.env.SAGA_SKIP_RELAY) {

@@ -16,22 +16,17 @@
  *                                     TRACE_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the services)
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Client } from 'pg';
-import { Redis } from 'ioredis';
-import { startStack } from '../../scripts/stack/stack';
-import { root } from '../../scripts/stack/processes';
 import { services } from '../../scripts/stack/services';
-import { databaseOf, portOf, type Instance } from '../../scripts/stack/instance';
-import { runPhase, type Target } from './load';
-import { prepareTarget, removeTarget } from './target';
+import { databaseOf, portOf } from '../../scripts/stack/instance';
+import { runPhase } from './load';
+import { sagaBenchInstance as instance, withSagaBench } from './session';
 import { summarize } from './stats';
 
 const RATE = Number(process.env.TRACE_RATE ?? 100);
 const SECONDS = Number(process.env.TRACE_SECONDS ?? 10);
 const DEVICES = Number(process.env.TRACE_DEVICES ?? 200);
 const SEQUENTIAL = Number(process.env.TRACE_SEQUENTIAL ?? 20);
-const instance: Instance = { name: 'sagabench', portOffset: 3000 };
 const t0 = Date.now();
 const log = (s: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s] ${s}`);
 
@@ -183,45 +178,32 @@ function cpuReport(before: Map<string, number>, after: Map<string, number>, seco
 }
 
 async function main() {
-  const stack = await startStack({
-    instance,
-    env: { LOG_LEVEL: 'warn', RATE_LIMIT_USER_PER_SEC: '1000000', ...(process.env.TRACE_NODE_OPTIONS ? { NODE_OPTIONS: process.env.TRACE_NODE_OPTIONS } : {}) },
-    logDir: path.join(root, '.run/bench-logs'),
-    withSimulatorFarm: true,
-    simulatorArgs: ['--telemetry-ms', '0'],
-    onProgress: (line) => log(line),
-  });
-  const subscriber = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-  let target: Target | undefined;
-  try {
-    target = await prepareTarget(stack.gatewayUrl, DEVICES);
-    log(`${target.sensors.length} devices; warm-up (50/s for 4 s)`);
-    await runPhase(target, subscriber, 50, 4, log);
+  await withSagaBench(
+    { devices: DEVICES, log, env: process.env.TRACE_NODE_OPTIONS ? { NODE_OPTIONS: process.env.TRACE_NODE_OPTIONS } : {} },
+    async ({ target, subscriber }) => {
+      const idleBefore = cpuByOwner();
+      await new Promise((r) => setTimeout(r, 5000));
+      cpuReport(idleBefore, cpuByOwner(), 5, 'idle (no commands)');
 
-    const idleBefore = cpuByOwner();
-    await new Promise((r) => setTimeout(r, 5000));
-    cpuReport(idleBefore, cpuByOwner(), 5, 'idle (no commands)');
+      let since = new Date();
+      for (let i = 0; i < SEQUENTIAL; i++) await runPhase(target, subscriber, 1, 1, () => undefined);
+      report(`one command at a time`, await collect(target.userId, since));
 
-    let since = new Date();
-    for (let i = 0; i < SEQUENTIAL; i++) await runPhase(target, subscriber, 1, 1, () => undefined);
-    report(`one command at a time`, await collect(target.userId, since));
-
-    since = new Date();
-    log(`phase: ${RATE} commands/s for ${SECONDS} s`);
-    const cpuBefore = cpuByOwner();
-    const phaseStart = Date.now();
-    const { result, lag } = await sampleEventLoop(runPhase(target, subscriber, RATE, SECONDS, log));
-    cpuReport(cpuBefore, cpuByOwner(), (Date.now() - phaseStart) / 1000, 'over the phase', result.sent);
-    const s = summarize(result.latencies);
-    report(`${RATE}/s for ${SECONDS} s: ${result.terminal}/${result.sent} terminal, ${Math.round(result.completedPerSec)} completed/s, POST→terminal p50 ${Math.round(s.p50)} ms p99 ${Math.round(s.p99)} ms`, await collect(target.userId, since));
-    console.log('event-loop delay p99, worst sample (ms):', Object.fromEntries(Object.entries(lag).map(([k, v]) => [k, Math.round(v)])));
-    console.log(`command: npx tsx bench/saga/trace.ts  (TRACE_RATE=${RATE} TRACE_SECONDS=${SECONDS} TRACE_DEVICES=${DEVICES})`);
-  } finally {
-    // the bench's devices go, with their MQTT clients and retained statuses (a long-lived broker would keep them)
-    if (target) await removeTarget(target).catch((err: unknown) => console.error(`removing the benchmark devices failed: ${String(err)}`));
-    subscriber.disconnect();
-    await stack.stop();
-  }
+      since = new Date();
+      log(`phase: ${RATE} commands/s for ${SECONDS} s`);
+      const cpuBefore = cpuByOwner();
+      const phaseStart = Date.now();
+      const { result, lag } = await sampleEventLoop(runPhase(target, subscriber, RATE, SECONDS, log));
+      cpuReport(cpuBefore, cpuByOwner(), (Date.now() - phaseStart) / 1000, 'over the phase', result.sent);
+      const s = summarize(result.latencies);
+      report(
+        `${RATE}/s for ${SECONDS} s: ${result.terminal}/${result.sent} terminal, ${Math.round(result.completedPerSec)} completed/s, POST→terminal p50 ${Math.round(s.p50)} ms p99 ${Math.round(s.p99)} ms`,
+        await collect(target.userId, since),
+      );
+      console.log('event-loop delay p99, worst sample (ms):', Object.fromEntries(Object.entries(lag).map(([k, v]) => [k, Math.round(v)])));
+      console.log(`command: npx tsx bench/saga/trace.ts  (TRACE_RATE=${RATE} TRACE_SECONDS=${SECONDS} TRACE_DEVICES=${DEVICES})`);
+    },
+  );
 }
 
 main().catch((err: unknown) => {
