@@ -165,16 +165,14 @@ export class DeviceBridge {
   }
 
   /** Publishes without waiting for the PUBACK (for callers that must not block: after a commit, in the timer). */
-  send(cmd: PendingCommand): void {
-    this.publishCommand(cmd).catch((err: unknown) => this.deps.logger.error({ err, commandId: cmd.commandId }, 'publish failed'));
+  send(cmd: PendingCommand, republish = false): void {
+    this.publishCommand(cmd, republish).catch((err: unknown) =>
+      this.deps.logger.error({ err, commandId: cmd.commandId, republish }, 'publish failed'),
+    );
   }
 
   private republish(commands: PendingCommand[]): void {
-    for (const cmd of commands) {
-      this.publishCommand(cmd, true).catch((err: unknown) =>
-        this.deps.logger.error({ err, commandId: cmd.commandId }, 'republish failed'),
-      );
-    }
+    for (const cmd of commands) this.send(cmd, true);
   }
 
   /* ------------------------------------------------------------ messages in ------------------------------------------------------------ */
