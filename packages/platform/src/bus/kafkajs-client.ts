@@ -1,4 +1,4 @@
-import { Kafka, logLevel, Partitioners, type Consumer, type IHeaders, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type IHeaders, type LogEntry } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { KafkaClient, RawBatch, RawConsumer, RawMessage, RawProducer, RawRecord } from './types';
 import { chunkRecords, retryUntilDone, type ClientOptions } from './client-common';
@@ -166,10 +166,19 @@ export class KafkajsClient implements KafkaClient {
     };
   }
 
-  async ensureTopics(topics: { name: string; partitions: number }[]): Promise<void> {
+  /** Runs `work` on an admin connection opened for it. */
+  private async withAdmin<T>(work: (admin: Admin) => Promise<T>): Promise<T> {
     const admin = this.kafka.admin();
     await admin.connect();
     try {
+      return await work(admin);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  ensureTopics(topics: { name: string; partitions: number }[]): Promise<void> {
+    return this.withAdmin(async (admin) => {
       const existing = new Set(await admin.listTopics());
       const missing = topics.filter((t) => !existing.has(t.name));
       if (missing.length === 0) return;
@@ -183,30 +192,16 @@ export class KafkajsClient implements KafkaClient {
         const now = new Set(await admin.listTopics());
         if (!missing.every((t) => now.has(t.name))) throw err;
       }
-    } finally {
-      await admin.disconnect();
-    }
+    });
   }
 
-  async listTopics(): Promise<string[]> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      return await admin.listTopics();
-    } finally {
-      await admin.disconnect();
-    }
+  listTopics(): Promise<string[]> {
+    return this.withAdmin((admin) => admin.listTopics());
   }
 
   async deleteTopics(names: string[]): Promise<void> {
     if (names.length === 0) return;
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      await admin.deleteTopics({ topics: names, timeout: 60_000 });
-    } finally {
-      await admin.disconnect();
-    }
+    await this.withAdmin((admin) => admin.deleteTopics({ topics: names, timeout: 60_000 }));
   }
 
   async close(): Promise<void> {

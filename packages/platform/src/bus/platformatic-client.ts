@@ -171,10 +171,19 @@ export class PlatformaticClient implements KafkaClient {
     };
   }
 
-  async ensureTopics(topics: { name: string; partitions: number }[]): Promise<void> {
+  /** Runs `work` on an admin client created for it. */
+  private async withAdmin<T>(work: (admin: PlatformaticKafka.Admin) => Promise<T>): Promise<T> {
     const k = await load();
     const admin = new k.Admin({ clientId: `${this.options.clientId}-admin`, bootstrapBrokers: this.options.brokers });
     try {
+      return await work(admin);
+    } finally {
+      await admin.close();
+    }
+  }
+
+  ensureTopics(topics: { name: string; partitions: number }[]): Promise<void> {
+    return this.withAdmin(async (admin) => {
       const existing = new Set(await admin.listTopics());
       for (const t of topics) {
         if (existing.has(t.name)) continue;
@@ -185,30 +194,16 @@ export class PlatformaticClient implements KafkaClient {
           if (!(await admin.listTopics()).includes(t.name)) throw err;
         }
       }
-    } finally {
-      await admin.close();
-    }
+    });
   }
 
-  async listTopics(): Promise<string[]> {
-    const k = await load();
-    const admin = new k.Admin({ clientId: `${this.options.clientId}-admin`, bootstrapBrokers: this.options.brokers });
-    try {
-      return await admin.listTopics();
-    } finally {
-      await admin.close();
-    }
+  listTopics(): Promise<string[]> {
+    return this.withAdmin((admin) => admin.listTopics());
   }
 
   async deleteTopics(names: string[]): Promise<void> {
     if (names.length === 0) return;
-    const k = await load();
-    const admin = new k.Admin({ clientId: `${this.options.clientId}-admin`, bootstrapBrokers: this.options.brokers });
-    try {
-      await admin.deleteTopics({ topics: names });
-    } finally {
-      await admin.close();
-    }
+    await this.withAdmin((admin) => admin.deleteTopics({ topics: names }));
   }
 
   async close(): Promise<void> {
