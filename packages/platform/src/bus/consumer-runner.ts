@@ -146,7 +146,7 @@ export function createBatchHandler<T extends Topic>(deps: RunnerDeps, options: C
    */
   const runBatchTx = async (batchMessages: Valid[], failed: { id?: string }): Promise<void> => {
     const valid = [...batchMessages].sort((a, b) => compareKeys(a.raw.key, b.raw.key));
-    const handled: EventOf<Topic>[] = [];
+    const handled: Valid[] = [];
     let wrote = false;
     const work = newWork();
     await dataSource.transaction(async (manager) => {
@@ -159,7 +159,7 @@ export function createBatchHandler<T extends Topic>(deps: RunnerDeps, options: C
           failed.id = v.event.id; // that run counts as its first attempt
           throw err;
         }
-        handled.push(v.event);
+        handled.push(v);
       }
       wrote = await writeOutbox(manager, work.outbox);
     });
@@ -167,8 +167,7 @@ export function createBatchHandler<T extends Topic>(deps: RunnerDeps, options: C
     runAfterCommit(work);
     if (deps.metrics) {
       const byTopic = new Map<string, number>();
-      const done = new Set(handled);
-      for (const v of valid) if (done.has(v.event)) byTopic.set(v.raw.topic, (byTopic.get(v.raw.topic) ?? 0) + 1);
+      for (const v of handled) byTopic.set(v.raw.topic, (byTopic.get(v.raw.topic) ?? 0) + 1);
       for (const [t, n] of byTopic) deps.metrics.handled(t, n);
     }
   };

@@ -64,7 +64,7 @@ describe.each(adapters)('consumer over %s', (adapter) => {
         groupId: `g-${uid()}`,
         handlers: {
           'adapter.measure_received': async (event, ctx) => {
-            calls++; if (process.env.BUS_DEBUG) console.log('handled', event.payload.values);
+            calls++;
             await recordEffect(event, ctx);
             await ctx.emit('adapter.device_status', event.payload.deviceId, { deviceId: event.payload.deviceId, online: true, at: event.payload.ts });
           },
