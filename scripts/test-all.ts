@@ -16,8 +16,11 @@ interface JestSummary {
   numTotalTestSuites: number;
 }
 
-/** The e2e stack runs as its own instance, so `npm test` works while `npm start` runs. */
-const testInstance = { name: 'test', portOffset: 1000 };
+/**
+ * The e2e stack runs as its own instance, so `npm test` works while `npm start` runs. TEST_INSTANCE and
+ * TEST_PORT_OFFSET pick another one (two checkouts testing on one machine at once).
+ */
+const testInstance = { name: process.env.TEST_INSTANCE ?? 'test', portOffset: Number(process.env.TEST_PORT_OFFSET ?? 1000) };
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const steps: string[] = [];

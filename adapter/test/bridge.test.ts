@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import type { DataSource } from 'typeorm';
 import type { EventOf } from '@devicesaga/contracts';
-import { busMigrations, createDataSource, createLogger, handleOnce, openDataSource, type Bus, type OutgoingEvent } from '@devicesaga/platform';
+import { busMigrations, createDataSource, createLogger, handleOnce, openDataSource, testDatabaseName, type Bus, type OutgoingEvent } from '@devicesaga/platform';
 import { DeviceBridge } from '../src/bridge';
 import { entities, PendingCommand } from '../src/db/entities';
 import { adapterMigrations } from '../src/db/migrations';
@@ -58,7 +58,7 @@ const stoppers: (() => Promise<unknown>)[] = [];
 beforeAll(async () => {
   dataSource = createDataSource(
     { DATABASE_HOST: process.env.DATABASE_HOST ?? '127.0.0.1', DATABASE_PORT: Number(process.env.DATABASE_PORT ?? 5432), DATABASE_USER: process.env.DATABASE_USER ?? 'postgres', DATABASE_PASSWORD: process.env.DATABASE_PASSWORD ?? '' },
-    { database: 'ds_test_adapter', entities, migrations: [...busMigrations, ...adapterMigrations] },
+    { database: testDatabaseName('ds_test_adapter'), entities, migrations: [...busMigrations, ...adapterMigrations] },
   );
   await openDataSource(dataSource, logger);
   await dataSource.query('TRUNCATE pending_command, device_presence');

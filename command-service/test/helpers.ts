@@ -3,12 +3,12 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express from 'express';
 import type { EventOf, PayloadOf } from '@devicesaga/contracts';
-import { closeServer, createLogger, ensureDatabase as ensureDatabaseOn, signAccessToken, verifyAccessToken, handleOnce, type HandlerContext } from '@devicesaga/platform';
+import { closeServer, createLogger, ensureDatabase as ensureDatabaseOn, testDatabaseName, signAccessToken, verifyAccessToken, handleOnce, type HandlerContext } from '@devicesaga/platform';
 import { config } from '../src/config';
 import { createHandlers, type TrackedTopic } from '../src/handlers';
 import type { Started } from '../src/main';
 
-export const TEST_DB = 'ds_test_command';
+export const TEST_DB = testDatabaseName('ds_test_command');
 export const settings = config({});
 
 export function ensureDatabase(name = TEST_DB): Promise<void> {

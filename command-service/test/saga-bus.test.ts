@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createBus, createKafkaClient, createLogger, type BusInstance, type KafkaClient, type RawConsumer } from '@devicesaga/platform';
+import { createBus, createKafkaClient, createLogger, testDatabaseName, type BusInstance, type KafkaClient, type RawConsumer } from '@devicesaga/platform';
 import { start, type Started } from '../src/main';
 import { client, DeviceServiceStub, ensureDatabase, settings, tokenFor, until } from './helpers';
 
@@ -8,7 +8,7 @@ import { client, DeviceServiceStub, ensureDatabase, settings, tokenFor, until } 
  * sees them: the relay publishes command.value_set, and outcome events published by a peer reach the consumer and wake
  * a long-poll.
  */
-const DB = 'ds_test_command_bus';
+const DB = testDatabaseName('ds_test_command_bus');
 const prefix = `cs-${randomUUID().slice(0, 8)}.`;
 const USER = `user-${randomUUID()}`;
 const DEVICE = 'dev-bus';

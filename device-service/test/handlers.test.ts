@@ -6,13 +6,14 @@ import { createHandlers } from '../src/handlers';
 import { sweepOnce } from '../src/saga/sweeper';
 import type { SagaSettings } from '../src/saga/saga';
 import { collector, envelope, logger, openTestDataSource, seedDevice, truncateAll } from './helpers';
+import { testDatabaseName } from '@devicesaga/platform';
 
 let ds: DataSource;
 let clock = new Date();
 const settings: SagaSettings = { graceMs: 30_000, maxQueue: 1000, now: () => clock };
 
 beforeAll(async () => {
-  ds = await openTestDataSource('ds_test_device_handlers');
+  ds = await openTestDataSource(testDatabaseName('ds_test_device_handlers'));
 });
 afterAll(async () => {
   await ds.destroy();

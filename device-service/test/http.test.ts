@@ -1,11 +1,11 @@
 /* eslint-disable @typescript-eslint/no-unsafe-assignment -- jest's asymmetric matchers (expect.any, objectContaining) are typed any */
 import { randomUUID } from 'node:crypto';
 import mqtt from 'mqtt';
-import { loadConfig, signAccessToken } from '@devicesaga/platform';
+import { loadConfig, signAccessToken, testDatabaseName } from '@devicesaga/platform';
 import { start, type Started } from '../src/main';
 import { ensureDatabase, infraCredentials } from './helpers';
 
-const DB = 'ds_test_device_http';
+const DB = testDatabaseName('ds_test_device_http');
 const jwt = loadConfig({});
 let app: Started;
 let base: string;

@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { WebSocket, WebSocketServer } from 'ws';
-import { Redis, verifyAccessToken, type JwtSettings } from '@devicesaga/platform';
+import { Redis, testDatabaseName, verifyAccessToken, type JwtSettings } from '@devicesaga/platform';
 import { start, type RunningGateway } from '../src/main';
 
 const JWT: JwtSettings = {
@@ -84,7 +84,7 @@ const prefixes = [`gwtest:${RUN}:a:`, `gwtest:${RUN}:b:`];
 function common() {
   return {
     PORT: 0,
-    DATABASE_NAME: 'ds_test_gateway',
+    DATABASE_NAME: testDatabaseName('ds_test_gateway'),
     LOG_LEVEL: 'error',
     ...JWT,
     DEVICE_SERVICE_URL: device.url,

@@ -64,6 +64,14 @@ export async function ensureDatabase(settings: DatabaseSettings, name: string): 
   }
 }
 
+/**
+ * A test database's name: `base` plus TEST_DB_SUFFIX when set, so two checkouts can run the same tests on one
+ * machine at once without sharing databases.
+ */
+export function testDatabaseName(base: string): string {
+  return `${base}${process.env.TEST_DB_SUFFIX ?? ''}`;
+}
+
 /** Connects (creating the database when missing) and runs the migrations. */
 export async function openDataSource(dataSource: DataSource, logger: Logger): Promise<DataSource> {
   try {
