@@ -5,6 +5,23 @@ import type { ServiceSpec } from './services';
 
 export const root = path.resolve(__dirname, '../..');
 const tsx = path.join(root, 'node_modules/.bin/tsx');
+const node = path.join(root, 'node_modules/.bin/node');
+
+/**
+ * Services run compiled (`npm run build` output on plain Node, see scripts/build.ts) unless STACK_RUNTIME=tsx asks
+ * for the TypeScript sources (development: no build step, slower start, more memory).
+ */
+export const runtime = process.env.STACK_RUNTIME === 'tsx' ? 'tsx' : 'node';
+
+/** `device-service/src/main.ts` → `device-service/dist/main.js`. */
+export function compiledEntry(entry: string): string {
+  return entry.replace(/\/src\//, '/dist/').replace(/\.ts$/, '.js');
+}
+
+function commandOf(entry: string, args: string[]): [string, string[]] {
+  if (runtime === 'tsx') return [tsx, [entry, ...args]];
+  return [node, ['--conditions=devicesaga-compiled', '--enable-source-maps', compiledEntry(entry), ...args]];
+}
 
 export interface Started {
   spec: ServiceSpec;
@@ -18,7 +35,8 @@ export function spawnService(spec: ServiceSpec, env: NodeJS.ProcessEnv, logDir: 
   mkdirSync(logDir, { recursive: true });
   const logFile = path.join(logDir, `${spec.name}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(tsx, [spec.entry, ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, argv] = commandOf(spec.entry, args);
+  const child = spawn(command, argv, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   return { spec, child, logFile, ...(port === undefined ? {} : { port }) };

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { portOf, serviceEnv, type Instance } from './instance';
-import { root, spawnService, stopProcess, waitReady, type Started } from './processes';
+import { buildAll } from '../build';
+import { root, runtime, spawnService, stopProcess, waitReady, type Started } from './processes';
 import { services, simulator } from './services';
 
 export interface StackOptions {
@@ -29,6 +30,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await Promise.all([...started].reverse().map((s) => stopProcess(s)));
   };
   try {
+    if (runtime === 'node') await buildAll(progress);
     for (const spec of services) {
       started.push(spawnService(spec, { ...env, ...serviceEnv(spec, services, options.instance) }, logDir, [], portOf(spec, options.instance)));
     }
