@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
-import type { DataSource, EntityManager } from 'typeorm';
-import type { Bus, Logger, OutgoingEvent } from '@devicesaga/platform';
+import type { DataSource } from 'typeorm';
+import type { Bus, Logger, OutgoingEvent, TxContext } from '@devicesaga/platform';
 import type { AdapterConfig } from './config';
 import { DevicePresence, type PendingCommand } from './db/entities';
 import { pendingRows, rows } from './db/rows';
@@ -35,8 +35,8 @@ export type BridgeConfig = Pick<
 
 export interface BridgeDeps {
   dataSource: DataSource;
-  /** `enqueue` for saga outcomes and presence (outbox, same transaction); `publish` for telemetry. */
-  bus: Pick<Bus, 'enqueue' | 'publish'>;
+  /** `transaction` for saga outcomes and presence (state + outbox); `publish` for telemetry. */
+  bus: Pick<Bus, 'transaction' | 'publish'>;
   logger: Logger;
   config: BridgeConfig;
 }
@@ -212,7 +212,7 @@ export class DeviceBridge {
       this.deps.logger.warn({ deviceId, error: parsed.error, bytes: payload.length }, 'invalid reply dropped');
       return 'invalid';
     }
-    const result = await this.deps.dataSource.transaction((m) => this.applyReply(m, deviceId, parsed.value));
+    const result = await this.deps.bus.transaction((tx) => this.applyReply(tx, deviceId, parsed.value));
     this.deps.logger.debug({ deviceId, commandId: parsed.value.commandId, result }, 'reply');
     return result;
   }
@@ -221,10 +221,10 @@ export class DeviceBridge {
    * Closes the pending row with the reply's outcome and enqueues the event — exactly once, in the caller's transaction.
    * A reply to a closed or unknown command (a duplicate, a late answer after a timeout, a device's invention) is ignored.
    */
-  private async applyReply(m: EntityManager, deviceId: string, reply: ReplyMessage): Promise<ReplyResult> {
+  private async applyReply(tx: TxContext, deviceId: string, reply: ReplyMessage): Promise<ReplyResult> {
     const outcome = outcomeOfReply(reply);
     const [closed] = await pendingRows(
-      m,
+      tx.manager,
       `WITH u AS (
          UPDATE pending_command SET state = $3, reason = $4, device_value = $5, closed_at = now()
          WHERE command_id = $1 AND device_id = $2 AND state = 'PENDING' RETURNING *)
@@ -232,7 +232,7 @@ export class DeviceBridge {
       [reply.commandId, deviceId, outcome.state, outcome.state === 'SENT' ? null : outcome.message, outcome.state === 'SENT' ? (outcome.deviceValue ?? null) : null],
     );
     if (closed) {
-      await this.deps.bus.enqueue(m, [outcomeEvent(closed, outcome)]);
+      tx.emit(outcomeEvent(closed, outcome));
       this.stats.closed++;
       return 'closed';
     }
@@ -256,7 +256,8 @@ export class DeviceBridge {
     }
     const online = parsed.value;
     this.presence.set(deviceId, online);
-    const toRepublish = await this.deps.dataSource.transaction(async (m) => {
+    const toRepublish = await this.deps.bus.transaction(async (tx) => {
+      const m = tx.manager;
       const [change] = await rows<{ inserted: boolean }>(
         m,
         `INSERT INTO device_presence (device_id, online, changed_at) VALUES ($1, $2, now())
@@ -267,15 +268,13 @@ export class DeviceBridge {
       );
       if (!change || (change.inserted && !online)) return []; // no change (unknown = offline)
       const eventId = randomUUID();
-      await this.deps.bus.enqueue(m, [
-        {
-          id: eventId,
-          topic: 'adapter.device_status',
-          key: deviceId,
-          correlationId: eventId,
-          payload: { deviceId, online, at: new Date().toISOString() },
-        },
-      ]);
+      tx.emit({
+        id: eventId,
+        topic: 'adapter.device_status',
+        key: deviceId,
+        correlationId: eventId,
+        payload: { deviceId, online, at: new Date().toISOString() },
+      });
       if (!online) {
         // Offline: its commands wait for the TTL (they reach it through its persistent session on reconnect).
         await m.query(`UPDATE pending_command SET reply_deadline = NULL WHERE device_id = $1 AND state = 'PENDING'`, [deviceId]);
@@ -334,7 +333,8 @@ export class DeviceBridge {
     );
     if (!anyDue) return;
     for (;;) {
-      const n = await dataSource.transaction(async (m) => {
+      const n = await this.deps.bus.transaction(async (tx) => {
+        const m = tx.manager;
         const due = await rows<{ command_id: string; expires_at: Date; reply_deadline: Date | null; db_now: Date }>(
           m,
           `SELECT command_id, expires_at, reply_deadline, now() AS db_now FROM pending_command
@@ -353,7 +353,7 @@ export class DeviceBridge {
             [d.command_id, outcome.state, outcome.message],
           );
           if (!closed) continue;
-          await this.deps.bus.enqueue(m, [outcomeEvent(closed, outcome)]);
+          tx.emit(outcomeEvent(closed, outcome));
           this.stats.closed++;
           this.deps.logger.info({ commandId: closed.commandId, deviceId: closed.deviceId, outcome: outcome.state }, 'command closed by the timer');
         }

@@ -14,13 +14,20 @@ jest.setTimeout(30_000);
 const env = mqttEnv();
 const logger = createLogger('adapter-test', process.env.LOG_LEVEL ?? 'warn');
 
-/** Outbox events (bus.enqueue and ctx.emit) and direct publishes, collected. */
+/** Outbox events (bus.transaction and ctx.emit) and direct publishes, collected. */
 const enqueued: OutgoingEvent[] = [];
 const published: OutgoingEvent[] = [];
-const bus: Pick<Bus, 'enqueue' | 'publish'> = {
-  enqueue: (_m, events) => {
-    enqueued.push(...events);
-    return Promise.resolve();
+const bus: Pick<Bus, 'transaction' | 'publish'> = {
+  transaction: (work) => {
+    const emitted: OutgoingEvent[] = [];
+    const after: (() => void)[] = [];
+    return dataSource
+      .transaction((manager) => work({ manager, logger, emit: (e) => void emitted.push(e), afterCommit: (fn) => void after.push(fn) }))
+      .then((value) => {
+        enqueued.push(...emitted);
+        for (const fn of after) fn();
+        return value;
+      });
   },
   publish: (events) => {
     published.push(...events);
@@ -117,7 +124,7 @@ async function deliver(event: EventOf<'dm.value_set_approved'>, beforeCommit?: (
   const emitted: OutgoingEvent[] = [];
   await handleOnce(dataSource, adapterHandlers(bridge)['dm.value_set_approved'], event, {
     logger,
-    emit: (topic, key, payload) => emitted.push({ topic, key, payload, correlationId: event.correlationId, causationId: event.id }),
+    emit: (e) => void emitted.push(e),
     beforeCommit,
   });
   return emitted;

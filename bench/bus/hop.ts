@@ -45,10 +45,11 @@ async function full(cfg: HopConfig): Promise<() => Promise<void>> {
   await bus.consume({
     groupId: cfg.groupId,
     handlers: {
-      [TOPIC]: async (event, ctx) => {
+      [TOPIC]: (event, ctx) => {
         const p = event.payload;
         const t = Array.isArray(p.payload.t) ? (p.payload.t as number[]) : [];
-        await ctx.emit(TOPIC, p.userId, { ...p, payload: { ...p.payload, t: [...t, now()] } });
+        ctx.emit({ topic: TOPIC, key: p.userId, payload: { ...p, payload: { ...p.payload, t: [...t, now()] } }, correlationId: event.correlationId, causationId: event.id });
+        return Promise.resolve();
       },
     },
   });

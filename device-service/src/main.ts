@@ -6,7 +6,6 @@ import {
   createHttpApp,
   createLogger,
   createMetrics,
-  enqueue,
   finish,
   isMain,
   listen,
@@ -17,7 +16,6 @@ import {
 import { config } from './config';
 import { deviceDataSource } from './db/data-source';
 import { createHandlers } from './handlers';
-import type { Enqueue } from './handlers/context';
 import { apiRoutes } from './http/routes';
 import { DynsecClient } from './mqtt/dynsec';
 import type { SagaSettings } from './saga/saga';
@@ -53,7 +51,6 @@ export async function start(overrides: Record<string, string | number | boolean>
     stops.push(() => dynsec.close());
 
     const settings: SagaSettings = { graceMs: cfg.SAGA_DEADLINE_GRACE_MS, maxQueue: cfg.MAX_QUEUE_PER_SENSOR, now: () => new Date() };
-    const outbox: Enqueue = (m, events, traceparent) => enqueue(m, SERVICE, events, traceparent);
 
     let bus: BusInstance | undefined;
     if (cfg.BUS_ENABLED) {
@@ -67,9 +64,9 @@ export async function start(overrides: Record<string, string | number | boolean>
       const b = bus;
       stops.push(() => b.stop()); // drains consumers, flushes the relay
       await bus.startRelay();
-      await bus.consume({ groupId: groupId(cfg, SERVICE), handlers: createHandlers({ settings, enqueue: outbox }) });
+      await bus.consume({ groupId: groupId(cfg, SERVICE), handlers: createHandlers({ settings }) });
       // The sweeper writes to the outbox; it starts after the relay and stops before the bus.
-      const sweeper = startSweeper({ dataSource, settings, enqueue: outbox, logger: log.child({ component: 'sweeper' }), intervalMs: cfg.SWEEP_INTERVAL_MS });
+      const sweeper = startSweeper({ transaction: (work) => b.transaction(work), settings, logger: log.child({ component: 'sweeper' }), intervalMs: cfg.SWEEP_INTERVAL_MS });
       stops.push(() => sweeper.stop());
     }
 

@@ -25,7 +25,7 @@ beforeEach(async () => {
 
 function harness() {
   const c = collector();
-  const handlers = createHandlers({ settings, enqueue: c.enqueue });
+  const handlers = createHandlers({ settings });
   const inMinutes = (n: number) => new Date(clock.getTime() + n * 60_000).toISOString();
   const command = (fx: { deviceId: string; sensorId: string }, userId: string, over: Partial<PayloadOf<'command.value_set'>> = {}) => {
     const payload: PayloadOf<'command.value_set'> = {
@@ -238,9 +238,9 @@ describe('device-service saga step 1 handlers (real PostgreSQL)', () => {
     const fx = await seedDevice(ds, user);
     const cmd = await h.command(fx, user, { value: 77 });
     const queued = await h.command(fx, user, { value: 78, expiresAt: h.inMinutes(10) });
-    expect(await sweepOnce({ dataSource: ds, settings, enqueue: h.enqueue, logger })).toEqual({ compensated: 0, expired: 0 });
+    expect(await sweepOnce({ transaction: h.transaction(ds), settings, logger })).toEqual({ compensated: 0, expired: 0 });
     clock = new Date(clock.getTime() + 60_000 + 31_000); // past expiresAt + 30 s grace
-    expect(await sweepOnce({ dataSource: ds, settings, enqueue: h.enqueue, logger })).toEqual({ compensated: 1, expired: 0 });
+    expect(await sweepOnce({ transaction: h.transaction(ds), settings, logger })).toEqual({ compensated: 1, expired: 0 });
     expect(await sagaState(cmd.commandId)).toBe('COMPENSATED');
     expect(h.emitted.find((e) => e.topic === 'dm.value_set_error')).toMatchObject({
       correlationId: cmd.commandId,
@@ -260,7 +260,7 @@ describe('device-service saga step 1 handlers (real PostgreSQL)', () => {
     const first = await h.command(fx, user, { value: 40, expiresAt: h.inMinutes(10) });
     const queued = await h.command(fx, user, { value: 45, expiresAt: h.inMinutes(1) });
     clock = new Date(clock.getTime() + 61_000);
-    expect(await sweepOnce({ dataSource: ds, settings, enqueue: h.enqueue, logger })).toEqual({ compensated: 0, expired: 1 });
+    expect(await sweepOnce({ transaction: h.transaction(ds), settings, logger })).toEqual({ compensated: 0, expired: 1 });
     expect(h.emitted.find((e) => e.correlationId === queued.commandId)).toMatchObject({
       topic: 'dm.value_set_error',
       payload: { stage: 'REJECTED', reason: 'EXPIRED' },

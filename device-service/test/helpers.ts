@@ -3,7 +3,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import type { EventOf, PayloadOf, Topic } from '@devicesaga/contracts';
-import { createLogger, ensureDatabase as ensureDatabaseOn, handleOnce, openDataSource, type HandlerContext, type OutgoingEvent } from '@devicesaga/platform';
+import { createLogger, ensureDatabase as ensureDatabaseOn, handleOnce, openDataSource, type BatchHandlerSpec, type Handler, type OutgoingEvent, type TxContext } from '@devicesaga/platform';
 import { deviceDataSource } from '../src/db/data-source';
 
 export const logger = createLogger('device-service-test', process.env.LOG_LEVEL ?? 'silent');
@@ -65,16 +65,17 @@ export function envelope<T extends Topic>(topic: T, payload: PayloadOf<T>, corre
 /** A HandlerContext on a real transaction whose `emit` (and the outbox seam) collect events. */
 export function collector() {
   const emitted: Emitted[] = [];
-  const enqueue = (_m: unknown, events: OutgoingEvent[], _traceparent?: string | null) => {
-    for (const e of events) emitted.push({ topic: e.topic, key: e.key, correlationId: e.correlationId, causationId: e.causationId, payload: e.payload });
-    return Promise.resolve();
+  const emit = (e: OutgoingEvent) => {
+    emitted.push({ topic: e.topic, key: e.key, correlationId: e.correlationId, causationId: e.causationId, payload: e.payload });
   };
-  const run = <T extends Topic>(ds: DataSource, handler: (event: EventOf<T>, ctx: HandlerContext) => Promise<void>, event: EventOf<T>) =>
-    handleOnce(ds, handler, event, {
-      logger,
-      emit: (topic, key, payload) => emitted.push({ topic, key, correlationId: event.correlationId, causationId: event.id, payload }),
-    });
-  return { emitted, enqueue, run };
+  const run = <T extends Topic>(ds: DataSource, handler: Handler<T> | BatchHandlerSpec<T>, events: EventOf<T> | EventOf<T>[]) =>
+    handleOnce(ds, handler, events, { logger, emit });
+  /** `bus.transaction` on the test database, its events collected. */
+  const transaction =
+    (ds: DataSource) =>
+    <R>(work: (tx: TxContext) => Promise<R>): Promise<R> =>
+      ds.transaction((manager) => work({ manager, logger, emit, afterCommit: (fn) => fn() }));
+  return { emitted, emit, run, transaction };
 }
 
 /** MQTT_ADMIN_* etc. from the environment, else from infra's generated credentials file. */

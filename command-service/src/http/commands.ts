@@ -50,7 +50,7 @@ const listQuery = z.strictObject({
 export interface CommandRoutesDeps {
   jwt: JwtSettings;
   dataSource: DataSource;
-  bus: Pick<Bus, 'enqueue'>;
+  bus: Pick<Bus, 'transaction'>;
   access: DeviceAccess;
   signals: CommandSignals;
   publisher: CommandPublisher;
@@ -96,26 +96,24 @@ export function commandRoutes(deps: CommandRoutesDeps): Router {
         createdAt: now,
       };
       try {
-        await deps.dataSource.transaction(async (manager) => {
+        await deps.bus.transaction(async ({ manager, emit }) => {
           if (key !== undefined && !(await claimIdempotencyKey(manager, user.id, key, hash, commandId, now))) throw new KeyTaken();
           await insertCommand(manager, row);
-          await deps.bus.enqueue(manager, [
-            {
-              topic: 'command.value_set',
-              key: row.deviceId,
-              correlationId: commandId,
-              payload: {
-                commandId,
-                userId: user.id,
-                deviceId: row.deviceId,
-                sensorId: row.sensorId,
-                action: row.action,
-                value: row.value,
-                ...(body.expectedValue !== undefined ? { expectedValue: body.expectedValue } : {}),
-                expiresAt: row.expiresAt.toISOString(),
-              },
+          emit({
+            topic: 'command.value_set',
+            key: row.deviceId,
+            correlationId: commandId,
+            payload: {
+              commandId,
+              userId: user.id,
+              deviceId: row.deviceId,
+              sensorId: row.sensorId,
+              action: row.action,
+              value: row.value,
+              ...(body.expectedValue !== undefined ? { expectedValue: body.expectedValue } : {}),
+              expiresAt: row.expiresAt.toISOString(),
             },
-          ]);
+          });
         });
       } catch (err) {
         if (!(err instanceof KeyTaken) || key === undefined) throw err;

@@ -1,12 +1,10 @@
-import type { DataSource } from 'typeorm';
-import type { Logger } from '@devicesaga/platform';
-import type { Enqueue } from '../handlers/context';
+import type { Bus, Logger } from '@devicesaga/platform';
 import { sweepDeadlines, sweepExpiredQueued, type Emit, type SagaSettings } from './saga';
 
 export interface SweeperOptions {
-  dataSource: DataSource;
+  /** A transaction with the outbox (`bus.transaction`). */
+  transaction: Bus['transaction'];
   settings: SagaSettings;
-  enqueue: Enqueue;
   logger: Logger;
   intervalMs: number;
 }
@@ -14,9 +12,12 @@ export interface SweeperOptions {
 /** One sweep: sagas past their deadline → compensated (DEADLINE_EXCEEDED); expired queued commands → rejected. */
 export async function sweepOnce(o: Omit<SweeperOptions, 'intervalMs'>): Promise<{ compensated: number; expired: number }> {
   const run = (work: (ctx: Parameters<typeof sweepDeadlines>[0]) => Promise<number>) =>
-    o.dataSource.transaction(async (m) => {
-      const emit: Emit = (e) => o.enqueue(m, [e]);
-      return work({ m, emit, settings: o.settings, logger: o.logger });
+    o.transaction((tx) => {
+      const emit: Emit = (e) => {
+        tx.emit(e);
+        return Promise.resolve();
+      };
+      return work({ m: tx.manager, emit, settings: o.settings, logger: o.logger });
     });
   const compensated = await run((ctx) => sweepDeadlines(ctx));
   const expired = await run((ctx) => sweepExpiredQueued(ctx));

@@ -1,10 +1,11 @@
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
-import { dlqTopic, isTopic, type EventOf, type PayloadOf, type Topic } from '@devicesaga/contracts';
-import type { ConsumerOptions, HandlerContext, RawBatch, RawMessage, RawProducer, RawRecord } from './types';
+import { escapeLiteral } from 'pg';
+import { dlqTopic, isTopic, type EventOf, type Topic } from '@devicesaga/contracts';
+import type { BatchHandler, ConsumerOptions, Handler, RawBatch, RawMessage, RawProducer, RawRecord, TxContext } from './types';
 import type { SchemaCodec } from './schema-codec';
-import { buildRow, insertOutboxRows, type OutboxRow } from './outbox';
 import { sleep } from './client-common';
+import { runTransaction, type RelayLink } from './transaction';
 
 export interface RunnerDeps {
   serviceName: string;
@@ -19,7 +20,7 @@ export interface RunnerDeps {
    * This process's outbox relay, if started. While it holds the relay lock, a batch's outbox rows are written without
    * NOTIFY and the relay is woken directly after the commit (no round trip through PostgreSQL).
    */
-  relay?: () => { readonly active: boolean; kick(): void } | undefined;
+  relay?: () => RelayLink | undefined;
 }
 
 export interface RunnerMetrics {
@@ -38,20 +39,25 @@ const compareKeys = (a: string | null, b: string | null) => (a === b ? 0 : (a ??
 
 const errorText = (err: unknown) => (err instanceof Error ? `${err.name}: ${err.message}` : String(err)).slice(0, 1000);
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /**
  * Turns the handler map into the `onBatch` of a raw consumer. Per batch: undecodable/invalid messages go to the DLQ;
- * valid ones run in ONE transaction (inbox insert first: a duplicate is a no-op), emitted events go to the outbox in
- * that same transaction. If the batch transaction fails, the batch is replayed one transaction per message, each
- * retried with exponential backoff up to `maxAttempts`, then dead-lettered (and recorded in the inbox). `onBatch`
- * resolves only after every transaction committed, so the adapter commits the offset after the database.
+ * valid ones run in ONE transaction: BEGIN travels with the inbox insert (a duplicate is a no-op), each topic's
+ * handler gets the batch's new messages of its topic, emitted events go to the outbox with the COMMIT — so a batch
+ * costs its handlers' statements plus two round trips. If the batch transaction fails, the batch is replayed one
+ * transaction per message, each retried with exponential backoff up to `maxAttempts`, then dead-lettered (and recorded
+ * in the inbox). `onBatch` resolves only after every transaction committed, so the adapter commits the offset after
+ * the database.
  */
 export function createBatchHandler<T extends Topic>(deps: RunnerDeps, options: ConsumerOptions<T>): (batch: RawBatch) => Promise<void> {
   const { dataSource, codec, producer, serviceName, catalogTopic } = deps;
   const groupId = options.groupId;
   const maxAttempts = options.maxAttempts ?? 5;
   const retryBaseMs = options.retryBaseMs ?? 50;
-  const handlers = options.handlers as unknown as Record<string, (event: EventOf<Topic>, ctx: HandlerContext) => Promise<void>>;
   const logger = deps.logger.child({ group: groupId });
+  const handlerEntries = Object.entries(options.handlers) as [Topic, Handler<Topic> | { batch: BatchHandler<Topic> }][];
+  const allBatchNative = handlerEntries.every(([, h]) => typeof h !== 'function');
 
   const dlqRecord = (raw: RawMessage, error: string): RawRecord => ({
     topic: dlqTopic(raw.topic),
@@ -68,108 +74,76 @@ export function createBatchHandler<T extends Topic>(deps: RunnerDeps, options: C
     },
   });
 
-  /** Records message ids in the inbox; answers the ids that were new (not seen by this group before). */
-  const recordInbox = async (manager: EntityManager, ids: string[], outcome = 'processed'): Promise<Set<string>> => {
-    const rows = await manager.query<{ id: string }[]>(
-      `INSERT INTO inbox (consumer_group, message_id, outcome)
-       SELECT $1, id, $3 FROM unnest($2::uuid[]) AS t(id)
-       ON CONFLICT DO NOTHING RETURNING message_id::text AS id`,
-      [groupId, ids, outcome],
-    );
-    return new Set(rows.map((r) => r.id));
-  };
-
-  /** What a transaction collects from its handlers: outbox rows (written before commit), callbacks (run after). */
-  interface TxWork {
-    outbox: OutboxRow[];
-    afterCommit: (() => void)[];
-  }
-  const newWork = (): TxWork => ({ outbox: [], afterCommit: [] });
-
-  /** Runs one message's handler; its emitted events are collected and written to the outbox with the transaction. */
-  const runHandler = async (manager: EntityManager, v: Valid, work: TxWork): Promise<void> => {
-    const handler = handlers[v.topic];
-    if (!handler) throw new Error(`no handler for ${v.topic}`);
-    const event = v.event;
-    let childLogger: Logger | undefined;
-    const ctx: HandlerContext = {
-      manager,
-      headers: v.raw.headers,
-      // built on first use only: a pino child per message costs more than most handlers
-      get logger() {
-        return (childLogger ??= logger.child({ correlationId: event.correlationId, messageId: event.id, topic: v.topic }));
-      },
-      // a throw in the executor (schema rejects the payload) rejects the promise
-      emit: <E extends Topic>(topic: E, key: string, payload: PayloadOf<E>) =>
-        new Promise<void>((resolve) => {
-          work.outbox.push(
-            buildRow(
-              serviceName,
-              { topic, key, payload, correlationId: event.correlationId, causationId: event.id },
-              v.raw.headers.traceparent,
-            ),
-          );
-          resolve();
-        }),
-      afterCommit: (fn) => {
-        work.afterCommit.push(fn);
-      },
-    };
-    await handler(event, ctx);
-  };
-
-  /** Writes a transaction's outbox rows: without NOTIFY when this process's relay is the active one. */
-  const writeOutbox = async (manager: EntityManager, outbox: OutboxRow[]): Promise<boolean> => {
-    if (outbox.length === 0) return false;
-    const local = deps.relay?.()?.active === true;
-    await insertOutboxRows(manager, outbox, { notify: !local });
-    return true;
-  };
-  /** After a commit that wrote outbox rows: hand them to this process's relay at once. */
-  const kickRelay = () => deps.relay?.()?.kick();
-
-  const runAfterCommit = (work: TxWork) => {
-    for (const fn of work.afterCommit) {
-      try {
-        fn();
-      } catch (err) {
-        logger.error({ err }, 'afterCommit callback failed');
-      }
-    }
+  /** The inbox insert for a set of message ids, as a literal statement that travels with BEGIN; it answers the new ids. */
+  const inboxSql = (ids: string[], outcome = 'processed') => {
+    // ids were validated as uuids by the envelope schema; checked again because they are inlined
+    for (const id of ids) if (!UUID.test(id)) throw new Error(`not a uuid: ${id}`);
+    return `INSERT INTO inbox (consumer_group, message_id, outcome)
+       SELECT ${escapeLiteral(groupId)}, id, ${escapeLiteral(outcome)} FROM unnest('{${ids.join(',')}}'::uuid[]) AS t(id)
+       ON CONFLICT DO NOTHING RETURNING message_id::text AS id`;
   };
 
   /**
-   * The fast path: every valid message of the batch in one transaction, in key order. Handlers lock the rows of their
-   * message's key (a device's sensors, its commands), so concurrent lanes that each go through their keys in the same
-   * order cannot deadlock on each other. The sort is stable: messages of one key keep their partition order, and
-   * messages of different keys never had an order to keep.
+   * Runs the handlers on the new messages of `valid` in one transaction; answers the messages handled. Messages are
+   * taken in a stable key order (lock order: concurrent lanes going through their keys in the same order cannot
+   * deadlock; messages of one key keep their partition order), topic by topic in the handler map's order.
    */
-  const runBatchTx = async (batchMessages: Valid[], failed: { id?: string }): Promise<void> => {
+  const runTx = async (batchMessages: Valid[], failed: { id?: string }): Promise<Valid[]> => {
     const valid = [...batchMessages].sort((a, b) => compareKeys(a.raw.key, b.raw.key));
+    const headersById = new Map(valid.map((v) => [v.event.id, v.raw.headers]));
     const handled: Valid[] = [];
-    let wrote = false;
-    const work = newWork();
-    await dataSource.transaction(async (manager) => {
-      const fresh = await recordInbox(manager, valid.map((v) => v.event.id));
-      for (const v of valid) {
-        if (!fresh.delete(v.event.id)) continue; // duplicate (already handled, or twice in this batch)
-        try {
-          await runHandler(manager, v, work);
-        } catch (err) {
-          failed.id = v.event.id; // that run counts as its first attempt
-          throw err;
+    await runTransaction(
+      {
+        dataSource,
+        serviceName,
+        logger,
+        ...(deps.relay ? { relay: deps.relay } : {}),
+        firstStatement: inboxSql(valid.map((v) => v.event.id)),
+        parentTrace: (causationId) => (causationId ? headersById.get(causationId)?.traceparent : undefined),
+      },
+      async (ctx: TxContext, firstRows) => {
+        const fresh = new Set(firstRows.map((r) => String(r.id)));
+        const byTopic = new Map<Topic, Valid[]>();
+        for (const v of valid) {
+          if (!fresh.delete(v.event.id)) continue; // duplicate (already handled, or twice in this batch)
+          let list = byTopic.get(v.topic);
+          if (!list) byTopic.set(v.topic, (list = []));
+          list.push(v);
         }
-        handled.push(v);
-      }
-      wrote = await writeOutbox(manager, work.outbox);
-    });
-    if (wrote) kickRelay();
-    runAfterCommit(work);
+        for (const [topic, handler] of handlerEntries) {
+          const list = byTopic.get(topic);
+          if (!list) continue;
+          // A failing message's run counts as its first attempt (known for a per-message handler or a batch of one).
+          if (typeof handler !== 'function') {
+            try {
+              await handler.batch(
+                list.map((v) => v.event),
+                ctx,
+              );
+            } catch (err) {
+              if (list.length === 1) failed.id = list[0]!.event.id;
+              throw err;
+            }
+          } else {
+            for (const v of list) {
+              try {
+                await handler(v.event, { ...ctx, headers: v.raw.headers });
+              } catch (err) {
+                failed.id = v.event.id;
+                throw err;
+              }
+            }
+          }
+          handled.push(...list);
+        }
+      },
+    );
     if (deps.metrics) {
       const byTopic = new Map<string, number>();
       for (const v of handled) byTopic.set(v.raw.topic, (byTopic.get(v.raw.topic) ?? 0) + 1);
       for (const [t, n] of byTopic) deps.metrics.handled(t, n);
     }
+    return handled;
   };
 
   /** The slow path: one transaction per message, retried with backoff, then the DLQ. */
@@ -181,22 +155,8 @@ export function createBatchHandler<T extends Topic>(deps: RunnerDeps, options: C
       if (failedBefore && maxAttempts > 1) await sleep(retryBaseMs);
       for (let attempt = failedBefore ? 2 : 1; attempt <= maxAttempts && !done; attempt++) {
         try {
-          let handled = false;
-          let wrote = false;
-          const work = newWork();
-          await dataSource.transaction(async (manager) => {
-            const fresh = await recordInbox(manager, [v.event.id]);
-            if (fresh.size === 0) return;
-            await runHandler(manager, v, work);
-            wrote = await writeOutbox(manager, work.outbox);
-            handled = true;
-          });
+          await runTx([v], {});
           done = true;
-          if (wrote) kickRelay();
-          if (handled) {
-            runAfterCommit(work);
-            deps.metrics?.handled(v.raw.topic, 1);
-          }
         } catch (err) {
           lastError = err;
           logger.warn({ err, attempt, messageId: v.event.id, correlationId: v.event.correlationId, topic: v.topic }, 'handler failed');
@@ -212,7 +172,7 @@ export function createBatchHandler<T extends Topic>(deps: RunnerDeps, options: C
       await dataSource.query('SELECT 1');
       logger.error({ err: lastError, messageId: v.event.id, correlationId: v.event.correlationId, topic: v.topic }, 'handler failed for good: dead-lettered');
       await producer.send([dlqRecord(v.raw, `handler failed after ${maxAttempts} attempts: ${errorText(lastError)}`)]);
-      await dataSource.transaction((manager) => recordInbox(manager, [v.event.id], 'dead-lettered'));
+      await dataSource.query(inboxSql([v.event.id], 'dead-lettered'));
       deps.metrics?.deadLettered(v.raw.topic, 'failed', 1);
     }
   };
@@ -221,7 +181,7 @@ export function createBatchHandler<T extends Topic>(deps: RunnerDeps, options: C
   const runAlone = async (batch: RawBatch, valid: Valid[]): Promise<void> => {
     const failed: { id?: string; error?: unknown } = {};
     try {
-      await runBatchTx(valid, failed);
+      await runTx(valid, failed);
     } catch (err) {
       failed.error = err;
       logger.warn({ err, topic: batch.topic, partition: batch.partition, size: valid.length }, 'batch transaction failed; one transaction per message');
@@ -242,7 +202,7 @@ export function createBatchHandler<T extends Topic>(deps: RunnerDeps, options: C
     reject: (err: unknown) => void;
   }
   let queue: Queued[] = [];
-  const lanes = Math.max(1, options.transactionLanes ?? 4);
+  const lanes = Math.max(1, options.transactionLanes ?? (allBatchNative ? 1 : 4));
   let busyLanes = 0;
   const settle = async (q: Queued, work: () => Promise<void>) => {
     try {
@@ -264,7 +224,7 @@ export function createBatchHandler<T extends Topic>(deps: RunnerDeps, options: C
           continue;
         }
         try {
-          await runBatchTx(
+          await runTx(
             group.flatMap((q) => q.valid),
             {},
           );

@@ -1,11 +1,12 @@
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import { dlqTopic, isTopic, type Topic } from '@devicesaga/contracts';
-import type { Bus, ConsumerHandle, ConsumerOptions, KafkaClient, OutgoingEvent, RawProducer } from './types';
+import type { Bus, ConsumerHandle, ConsumerOptions, KafkaClient, OutgoingEvent, RawProducer, TxContext } from './types';
 import { createKafkaClient, type KafkaClientName } from './client-factory';
 import type { ClientOptions } from './client-common';
 import { SchemaCodec } from './schema-codec';
-import { buildRow, enqueue, OutboxRelay, type RelayOptions } from './outbox';
+import { buildRow, OutboxRelay, type RelayOptions } from './outbox';
+import { runTransaction } from './transaction';
 import { createBatchHandler } from './consumer-runner';
 import { createBusMetrics, type BusMetricsOptions } from './metrics';
 
@@ -15,7 +16,7 @@ export interface BusOptions {
   client: KafkaClient | KafkaClientName;
   brokers: string[];
   registryUrl: string;
-  /** The service's database (outbox, inbox); required for `enqueue`, `startRelay` and `consume`. */
+  /** The service's database (outbox, inbox); required for `transaction`, `startRelay` and `consume`. */
   dataSource?: DataSource;
   logger: Logger;
   /** Prefix of every Kafka topic name (namespacing for tests and benchmarks); default none. */
@@ -110,8 +111,10 @@ export function createBus(options: BusOptions): BusInstance {
     publishTopic,
     consumeTopic,
 
-    async enqueue(manager: EntityManager, events: OutgoingEvent[]) {
-      await enqueue(manager, serviceName, events);
+    async transaction<R>(work: (ctx: TxContext) => Promise<R>): Promise<R> {
+      const ds = requireDb('transaction');
+      const { value } = await runTransaction({ dataSource: ds, serviceName, logger, relay: () => relay }, work);
+      return value;
     },
 
     async publish(events: OutgoingEvent[]) {

@@ -8,7 +8,7 @@ export { SchemaCodec, SchemaRegistryError, SchemaValidationError, registerJsonSc
 export {
   busMigrations,
   BusOutboxInbox1767225600000,
-  enqueue,
+  outboxInsertSql,
   OutboxRelay,
   childTraceparent,
   OUTBOX_CHANNEL,
@@ -17,5 +17,6 @@ export {
   type RetentionRule,
 } from './outbox';
 export { createBatchHandler, type RunnerDeps } from './consumer-runner';
+export { runTransaction, type RelayLink, type TxOptions } from './transaction';
 export { handleOnce, type HandleOnceOptions } from './handle-once';
 export { createBusMetrics, type BusMetricsOptions } from './metrics';

@@ -1,5 +1,5 @@
 import { randomFillSync, randomUUID } from 'node:crypto';
-import type { DataSource, EntityManager, MigrationInterface, QueryRunner } from 'typeorm';
+import type { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
 import type { Pool, PoolClient } from 'pg';
 import type { Logger } from 'pino';
 import type { Topic } from '@devicesaga/contracts';
@@ -41,7 +41,7 @@ export class BusOutboxInbox1767225600000 implements MigrationInterface {
 /** Add these to a service's DataSource `migrations` (they create `outbox` and `inbox` in its database). */
 export const busMigrations = [BusOutboxInbox1767225600000];
 
-/** The channel enqueue notifies (on commit) and the relay listens to. */
+/** The channel a transaction notifies (on commit) when the active relay runs in another process. */
 export const OUTBOX_CHANNEL = 'devicesaga_outbox';
 
 /* ---------------------------------------------------------------- envelopes + trace context ---------------------------------------------------------------- */
@@ -103,38 +103,13 @@ export function buildRow(serviceName: string, e: OutgoingEvent, parentTraceparen
   };
 }
 
-// All rows as ONE json document parameter: node-postgres escapes every element of a jsonb[] array parameter
-// character by character (a measurable share of a hop's CPU), a plain string parameter is sent as it is.
-const INSERT_ROWS = `INSERT INTO outbox (id, topic, key, envelope, headers)
-  SELECT (r->>0)::uuid, r->>1, r->>2, r->3, r->4 FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(r, n) ORDER BY n`;
-const INSERT_ROWS_AND_NOTIFY = `WITH ins AS (${INSERT_ROWS} RETURNING 1)
-  SELECT pg_notify('${OUTBOX_CHANNEL}', current_schema()) FROM (SELECT count(*) FROM ins) c`;
-
 /**
- * Inserts outbox rows in the caller's transaction (one statement) and, unless `notify` is false, notifies the relay
- * on commit. `notify: false` is for a caller that wakes the active relay itself (same process) after its commit: it
- * spares the NOTIFY round trip and PostgreSQL's commit-time lock on the notification queue, which serialises every
- * notifying commit of the cluster.
+ * The outbox insert of a transaction's rows, given as ONE json document literal (`[[id, topic, key, envelope,
+ * headers], …]`, escaped by the caller): one statement whatever the number of rows, sent with the COMMIT.
  */
-export async function insertOutboxRows(manager: EntityManager, rows: OutboxRow[], options: { notify?: boolean } = {}): Promise<void> {
-  if (rows.length === 0) return;
-  await manager.query(
-    options.notify === false ? INSERT_ROWS : INSERT_ROWS_AND_NOTIFY,
-    [JSON.stringify(rows.map((r) => [r.id, r.topic, r.key, r.envelope, r.headers]))],
-  );
-}
-
-/** Adds events to the outbox inside the caller's transaction. */
-export async function enqueue(
-  manager: EntityManager,
-  serviceName: string,
-  events: OutgoingEvent[],
-  parentTraceparent?: string | null,
-): Promise<void> {
-  await insertOutboxRows(
-    manager,
-    events.map((e) => buildRow(serviceName, e, parentTraceparent)),
-  );
+export function outboxInsertSql(rowsJsonLiteral: string): string {
+  return `INSERT INTO outbox (id, topic, key, envelope, headers)
+  SELECT (r->>0)::uuid, r->>1, r->>2, r->3, r->4 FROM jsonb_array_elements(${rowsJsonLiteral}::jsonb) WITH ORDINALITY AS t(r, n) ORDER BY n`;
 }
 
 /* ---------------------------------------------------------------- relay ---------------------------------------------------------------- */

@@ -65,24 +65,55 @@ export interface OutgoingEvent<T extends Topic = Topic> {
   id?: string;
 }
 
-export interface HandlerContext {
-  /** The transaction the message id is recorded in; do every state change through it. */
+/**
+ * A transaction with the outbox as its door to Kafka — the same for a consumer's batch, an HTTP request's write, a
+ * timer's sweep (`bus.transaction`).
+ */
+export interface TxContext {
+  /** The transaction; do every state change through it. */
   manager: EntityManager;
-  /** Writes events to the outbox in this same transaction; causation = the message being handled. */
-  emit<T extends Topic>(topic: T, key: string, payload: PayloadOf<T>): Promise<void>;
-  logger: Logger;
-  headers: Record<string, string>;
   /**
-   * Runs `fn` once this message's transaction has committed (never if it rolls back): side effects outside the
-   * database — an MQTT publish, a Redis notification — that must not happen for work that is undone.
+   * Adds an event to this transaction's outbox (validated now: a payload its schema rejects throws). Events keep the
+   * order of the calls. The event names its own correlation and causation ids; when the causation is a message this
+   * transaction handles, the event continues that message's trace.
    */
-  afterCommit(fn: () => void): void;
+  emit: <E extends Topic>(event: OutgoingEvent<E>) => void;
+  logger: Logger;
+  /**
+   * Runs `fn` once the transaction has committed (never if it rolls back): side effects outside the database — an
+   * MQTT publish, a Redis notification — that must not happen for work that is undone.
+   */
+  afterCommit: (fn: () => void) => void;
 }
 
+/** What a per-message handler gets: the transaction plus the message's Kafka headers. */
+export interface HandlerContext extends TxContext {
+  headers: Record<string, string>;
+}
+
+/** A per-message handler (cold paths): called once per message of the batch, in the batch's transaction. */
 export type Handler<T extends Topic> = (event: EventOf<T>, ctx: HandlerContext) => Promise<void>;
 
+/**
+ * A batch handler (hot paths): called once with every new message of its topic in the batch — already deduplicated by
+ * the inbox, in partition order per key — inside one transaction. It does its work with set-based SQL (one statement
+ * per kind of write), decisions in plain TypeScript between one read and one write. When it throws, the transaction
+ * rolls back and each message is handled again alone (a batch of one, with retries and then the DLQ), so one
+ * message's failure never loses or duplicates the others.
+ */
+export type BatchHandler<T extends Topic> = (events: EventOf<T>[], ctx: TxContext) => Promise<void>;
+
+export interface BatchHandlerSpec<T extends Topic> {
+  batch: BatchHandler<T>;
+}
+
+/** Marks a handler as batch-native. */
+export function batch<T extends Topic>(fn: BatchHandler<T>): BatchHandlerSpec<T> {
+  return { batch: fn };
+}
+
 /** A typed handler map: a consumer lists its topics once, and a missing handler fails to compile. */
-export type HandlerMap<T extends Topic> = { [K in T]: Handler<K> };
+export type HandlerMap<T extends Topic> = { [K in T]: Handler<K> | BatchHandlerSpec<K> };
 
 export interface ConsumerOptions<T extends Topic> {
   groupId: string;
@@ -92,9 +123,10 @@ export interface ConsumerOptions<T extends Topic> {
   maxAttempts?: number;
   retryBaseMs?: number;
   /**
-   * Transactions run at the same time (default 4), each merging the batches queued for it (group commit). Batches of
-   * one partition never run concurrently, so per-key order holds; handlers that do several round trips per message
-   * (the saga's steps) need the lanes, or every partition waits behind one connection.
+   * Transactions run at the same time (default 1 when every handler is batch-native, else 4), each merging the
+   * batches queued while the others run (group commit). Batches of one partition never run concurrently, so per-key
+   * order holds. Batch handlers do a few statements per batch whatever its size, so one lane keeps them busy without
+   * lock-order deadlocks between lanes; per-message handlers, a few round trips per message, need more.
    */
   transactionLanes?: number;
 }
@@ -104,8 +136,11 @@ export interface ConsumerHandle {
 }
 
 export interface Bus {
-  /** Adds events to the outbox inside the caller's transaction; the relay publishes them after commit. */
-  enqueue(manager: EntityManager, events: OutgoingEvent[]): Promise<void>;
+  /**
+   * Runs `work` in one transaction of the service's database; what it emits goes to the outbox with the commit, and
+   * the relay publishes it after (the door for writes that are not a consumer's: HTTP requests, timers).
+   */
+  transaction<R>(work: (ctx: TxContext) => Promise<R>): Promise<R>;
   /** Publishes at once, without the outbox (for producers with no database state, e.g. telemetry). */
   publish(events: OutgoingEvent[]): Promise<void>;
   /** Starts the outbox relay of this service's database (one active relay per database, by advisory lock). */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import type { DataSource } from 'typeorm';
 import { dlqTopic } from '@devicesaga/contracts';
-import { createKafkaClient, type KafkaClient, type KafkaClientName, type OutgoingEvent } from '../../src/bus';
+import { batch, createKafkaClient, type KafkaClient, type KafkaClientName, type OutgoingEvent } from '../../src/bus';
 import { adapters, brokers, collect, dropSchema, effectsOf, logger, measure, testBus, testDataSource, uid, waitFor } from './helpers';
 
 /** Wraps a client so the test sees every message delivered to the bus's consumers. */
@@ -66,7 +66,7 @@ describe.each(adapters)('consumer over %s', (adapter) => {
           'adapter.measure_received': async (event, ctx) => {
             calls++;
             await recordEffect(event, ctx);
-            await ctx.emit('adapter.device_status', event.payload.deviceId, { deviceId: event.payload.deviceId, online: true, at: event.payload.ts });
+            ctx.emit({ topic: 'adapter.device_status', key: event.payload.deviceId, payload: { deviceId: event.payload.deviceId, online: true, at: event.payload.ts }, correlationId: event.correlationId, causationId: event.id });
           },
         },
       });
@@ -178,6 +178,59 @@ describe.each(adapters)('consumer over %s', (adapter) => {
       expect(bus.codec.decode('adapter.measure_received', dead!.value)).toMatchObject({ ok: true, event: { id: bad.id } });
       const [inbox] = await ds.query<{ outcome: string }[]>('SELECT outcome FROM inbox WHERE consumer_group = $1 AND message_id = $2', [groupId, bad.id]);
       expect(inbox?.outcome).toBe('dead-lettered'); // a redelivery does not run it again
+    } finally {
+      await dlq.stop();
+      await bus.stop();
+    }
+  });
+
+  it('a batch handler gets the whole batch in one call; when one message fails, the others are handled once each and the bad one goes to the DLQ', async () => {
+    const bus = testBus(adapter, ds, `t${uid()}.`);
+    const topic = bus.publishTopic('adapter.measure_received');
+    const groupId = `g-${uid()}`;
+    const dlq = await collect(adapter, [dlqTopic(topic)]);
+    const sizes: number[] = [];
+    try {
+      await bus.consume({
+        groupId,
+        maxAttempts: 2,
+        retryBaseMs: 10,
+        handlers: {
+          'adapter.measure_received': batch(async (events, ctx) => {
+            sizes.push(events.length);
+            if (events.some((e) => e.payload.values.n === 666)) throw new Error('one bad reading spoils the batch');
+            // one statement for the whole batch
+            await ctx.manager.query(
+              `INSERT INTO effects (message_id, key, value) SELECT * FROM unnest($1::uuid[], $2::text[], $3::float8[])`,
+              [events.map((e) => e.id), events.map((e) => e.payload.deviceId), events.map((e) => e.payload.values.n ?? null)],
+            );
+            for (const e of events) {
+              ctx.emit({
+                topic: 'adapter.device_status',
+                key: e.payload.deviceId,
+                payload: { deviceId: e.payload.deviceId, online: true, at: e.payload.ts },
+                correlationId: `own-${e.payload.values.n}`,
+                causationId: e.id,
+              });
+            }
+          }),
+        },
+      });
+      const good = [m('dev-a', 1), m('dev-b', 2), m('dev-a', 3)];
+      const bad = m('dev-b', 666);
+      await bus.publish([good[0]!, bad, good[1]!, good[2]!]);
+      await waitFor('the good messages to be handled', async () => (await Promise.all(good.map((g) => effectsOf(ds, g.id!)))).every((n) => n === 1));
+      const [dead] = await waitFor('the DLQ record', () => (dlq.messages.length > 0 ? dlq.messages : null));
+      expect(bus.codec.decode('adapter.measure_received', dead!.value)).toMatchObject({ ok: true, event: { id: bad.id } });
+      expect(await effectsOf(ds, bad.id!)).toBe(0);
+      // some call saw several messages at once (the batch), the bad one was then tried alone twice
+      expect(Math.max(...sizes)).toBeGreaterThan(1);
+      expect(sizes.filter((n) => n === 1).length).toBeGreaterThanOrEqual(2);
+      // each good message's event is in the outbox (or already relayed) once, with the correlation id the handler gave it
+      const rows = await ds.query<{ correlation: string; causation: string }[]>(
+        `SELECT envelope->>'correlationId' AS correlation, envelope->>'causationId' AS causation FROM outbox WHERE topic = 'adapter.device_status'`,
+      );
+      for (const g of good) expect(rows.filter((r) => r.causation === g.id).map((r) => r.correlation)).toEqual([`own-${g.payload.values.n}`]);
     } finally {
       await dlq.stop();
       await bus.stop();
