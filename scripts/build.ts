@@ -6,7 +6,9 @@
  * `@devicesaga/contracts` and `@devicesaga/platform` resolve to their own `dist/` (package.json `exports`), while
  * tsx and jest, without it, keep loading the TypeScript sources.
  */
-import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 
@@ -60,9 +62,55 @@ export async function buildAll(log: (line: string) => void = console.log): Promi
   log(`built ${files} files of ${backendWorkspaces().length} workspaces in ${Date.now() - t0} ms`);
 }
 
-if (require.main === module) {
-  buildAll().catch((err: unknown) => {
-    console.error(err);
-    process.exit(1);
+/** What the dashboard's build depends on: its sources and config, the contracts it imports, the lock file. */
+function dashboardInputs(): string[] {
+  const dash = path.join(root, 'dashboard');
+  const walk = (dir: string): string[] =>
+    existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)])) : [];
+  return [
+    ...walk(path.join(dash, 'src')),
+    ...walk(path.join(dash, 'public')),
+    ...walk(path.join(root, 'packages/contracts/src')),
+    path.join(dash, 'index.html'),
+    path.join(dash, 'vite.config.ts'),
+    path.join(dash, 'package.json'),
+    path.join(dash, 'tsconfig.json'),
+    path.join(root, 'package-lock.json'),
+  ]
+    .filter((f) => existsSync(f))
+    .sort();
+}
+
+/**
+ * Builds the dashboard (Vite) into dashboard/dist, which the gateway serves — skipped when dist/ was built from the
+ * same inputs (a hash of every input file is kept in dist/.build-hash), so a restart of the stack costs nothing.
+ */
+export function buildDashboard(log: (line: string) => void = console.log, options: { force?: boolean } = {}): void {
+  const dist = path.join(root, 'dashboard/dist');
+  const stamp = path.join(dist, '.build-hash');
+  const hash = createHash('sha256');
+  for (const file of dashboardInputs()) hash.update(path.relative(root, file)).update('\0').update(readFileSync(file)).update('\0');
+  const digest = hash.digest('hex');
+  if (!options.force && existsSync(path.join(dist, 'index.html')) && existsSync(stamp) && readFileSync(stamp, 'utf8') === digest) {
+    log('dashboard: up to date (dashboard/dist)');
+    return;
+  }
+  const t0 = Date.now();
+  const vite = spawnSync(path.join(root, 'node_modules/.bin/node'), [path.join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], {
+    cwd: path.join(root, 'dashboard'),
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, NODE_ENV: 'production' },
   });
+  if (vite.status !== 0) throw new Error(`the dashboard build failed (vite exited with ${vite.status ?? vite.signal}); run \`npm run build\` to see why`);
+  writeFileSync(stamp, digest);
+  log(`dashboard: built in ${Date.now() - t0} ms (dashboard/dist)`);
+}
+
+if (require.main === module) {
+  buildAll()
+    .then(() => buildDashboard(console.log, { force: process.argv.includes('--force') }))
+    .catch((err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    });
 }

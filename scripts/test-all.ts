@@ -75,6 +75,7 @@ async function main() {
   const extra = process.argv.slice(2);
   const bin = (name: string) => path.join(root, 'node_modules/.bin', name);
   step('typecheck (tsc strict)', bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']);
+  step('typecheck the dashboard (tsc strict, DOM, JSX)', bin('tsc'), ['-p', 'dashboard/tsconfig.json', '--noEmit']);
   step('lint (eslint, type-aware)', bin('eslint'), ['.', '--max-warnings=0']);
   const env = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', NODE_ENV: 'test' };
   jest('unit', env, extra);

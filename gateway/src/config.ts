@@ -49,8 +49,8 @@ export const gatewayEnv = {
   RATE_LIMIT_LOGIN_FAILS_PER_EMAIL: z.coerce.number().int().positive().default(10),
   RATE_LIMIT_LOGIN_FAILS_WINDOW_SEC: z.coerce.number().int().positive().default(900),
 
-  /** The dashboard's built files, served at `/` when the folder exists. */
-  STATIC_DIR: z.string().default(path.resolve(__dirname, '../../dashboard/public')),
+  /** The dashboard's build (`npm run build`, `npm start`), served at `/` when it has an index.html. */
+  STATIC_DIR: z.string().default(path.resolve(__dirname, '../../dashboard/dist')),
 };
 
 export type GatewayConfig = ReturnType<typeof loadConfig<typeof gatewayEnv>>;

@@ -1,7 +1,5 @@
-import { existsSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import cookieParser from 'cookie-parser';
-import express from 'express';
 import {
   closeServer,
   createDataSource,
@@ -24,6 +22,7 @@ import { entities } from './db/entities';
 import { migrations } from './db/migrations';
 import { accountRoutes } from './http/account-routes';
 import { authRoutes } from './http/auth-routes';
+import { dashboard } from './http/dashboard';
 import { createProxies } from './http/proxy';
 import { RateLimits } from './http/rate-limits';
 import { requireAuth } from './http/require-auth';
@@ -66,8 +65,9 @@ export async function start(overrides: Overrides = {}): Promise<RunningGateway> 
   app.use('/api/v1', requireAuth(authenticator, cfg.ALLOWED_ORIGINS), limits.perCaller());
   app.use('/api/v1', accountRoutes(dataSource, apiKeys));
   app.use(proxies.api);
-  if (existsSync(cfg.STATIC_DIR)) {
-    app.use(express.static(cfg.STATIC_DIR, { index: 'index.html', maxAge: '5m' }));
+  const ui = dashboard({ dir: cfg.STATIC_DIR, logger });
+  if (ui) {
+    app.use(ui);
     logger.info({ dir: cfg.STATIC_DIR }, 'serving dashboard');
   }
   finish(app, logger);

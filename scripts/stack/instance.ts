@@ -28,6 +28,8 @@ export function serviceEnv(spec: ServiceSpec, all: ServiceSpec[], instance?: Ins
   }
   const port = portOf(spec, instance);
   if (port !== undefined) env.PORT = String(port);
+  // The dashboard is served by the gateway itself: its own origin must pass the Origin checks (CSRF, /ws).
+  if (spec.name === 'gateway' && port !== undefined && !process.env.ALLOWED_ORIGINS) env.ALLOWED_ORIGINS = `http://127.0.0.1:${port},http://localhost:${port}`;
   const database = databaseOf(spec, instance);
   if (database) env.DATABASE_NAME = database;
   if (instance) {

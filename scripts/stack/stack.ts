@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { portOf, serviceEnv, type Instance } from './instance';
-import { buildAll } from '../build';
+import { buildAll, buildDashboard } from '../build';
 import { root, runtime, spawnService, stopProcess, waitReady, type Started } from './processes';
 import { services, simulator } from './services';
 
@@ -31,6 +31,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
   try {
     if (runtime === 'node') await buildAll(progress);
+    buildDashboard(progress);
     for (const spec of services) {
       started.push(spawnService(spec, { ...env, ...serviceEnv(spec, services, options.instance) }, logDir, [], portOf(spec, options.instance)));
     }
