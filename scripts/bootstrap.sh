@@ -22,6 +22,20 @@ export PATH="$PWD/node_modules/.bin:$PATH"
 say "runtime: node $(node -v)"
 
 bash infra/infra.sh up
+
+# The dashboard's browser tests drive Debian's Chromium through playwright-core (which cannot download a browser here).
+if [ "$mode" = test ] && [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing Debian's chromium for the browser tests (apt-get)…"
+    mkdir -p .run
+    export DEBIAN_FRONTEND=noninteractive
+    { apt-get install -y -q --no-install-recommends chromium fonts-dejavu-core >>.run/apt-chromium.log 2>&1 \
+      || { apt-get update -q >>.run/apt-chromium.log 2>&1 && apt-get install -y -q --no-install-recommends chromium fonts-dejavu-core >>.run/apt-chromium.log 2>&1; }; } \
+      || say "could not install chromium (see .run/apt-chromium.log): the browser tests will fail; install it with apt-get install chromium"
+  else
+    say "chromium is not installed and this is not root on Debian: the browser tests will fail; install it (Debian: apt-get install chromium) or set CHROMIUM_PATH"
+  fi
+fi
 # shellcheck disable=SC1091
 source infra/.run/env
 

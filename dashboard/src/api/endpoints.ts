@@ -51,7 +51,8 @@ export const api = {
   /* notifications */
   notifications: (params: { unread?: boolean; limit?: number; after?: string | null }) => call('GET', `/api/v1/notifications${q(params)}`, notificationList),
   markRead: (id: string) => call('POST', `/api/v1/notifications/${enc(id)}/read`, null),
-  clearNotifications: () => call('POST', '/api/v1/notifications/clear', null),
+  markAllRead: () => call('POST', '/api/v1/notifications/read', null),
+  clearNotifications: () => call('DELETE', '/api/v1/notifications', null),
 
   /* alarms */
   alarms: (params: { status?: string; severity?: AlarmSeverityName; deviceId?: string; limit?: number; cursor?: string | null }) =>

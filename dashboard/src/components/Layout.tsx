@@ -1,6 +1,6 @@
 import type { ReactNode } from 'react';
 import type { Me } from '../api/schemas';
-import { socketStatus, unread } from '../live/live';
+import { badFrames, socketStatus, unread } from '../live/live';
 import { isOperator, logOut } from '../live/session';
 import { Link, useLocation } from '../lib/router';
 import { useStore } from '../lib/store';
@@ -18,6 +18,7 @@ export function Layout({ me, children }: { me: Me; children: ReactNode }) {
   const { path } = useLocation();
   const status = useStore(socketStatus);
   const count = useStore(unread);
+  const rejected = useStore(badFrames);
   return (
     <>
       <a className="skip-link" href="#main">
@@ -45,7 +46,7 @@ export function Layout({ me, children }: { me: Me; children: ReactNode }) {
           </ul>
         </nav>
         <div className="session">
-          <span className={`live live-${status}`} role="status" aria-live="polite" data-testid="live-status">
+          <span className={`live live-${status}`} role="status" aria-live="polite" data-testid="live-status" data-bad-frames={rejected}>
             <span className="dot" aria-hidden="true" />
             {liveText[status]}
           </span>

@@ -15,10 +15,19 @@ export function LiveValue({ sensor }: { sensor: Sensor }) {
   );
 }
 
+/** The newest live measurement of these sensors that this page received (not a stored value: a command moves those too). */
 export function lastReadingAt(sensors: readonly Sensor[], live: Readonly<Record<string, { ts: string }>>): string | undefined {
   let best: string | undefined;
   for (const s of sensors) {
-    for (const ts of [live[s.id]?.ts, s.updatedAt]) if (ts && (!best || ts > best)) best = ts;
+    const ts = live[s.id]?.ts;
+    if (ts && (!best || ts > best)) best = ts;
   }
+  return best;
+}
+
+/** When a stored value of these sensors last changed (a measurement or a command). */
+export function lastUpdatedAt(sensors: readonly Sensor[]): string | undefined {
+  let best: string | undefined;
+  for (const s of sensors) if (s.updatedAt && (!best || s.updatedAt > best)) best = s.updatedAt;
   return best;
 }

@@ -4,7 +4,7 @@ import { useStore } from '../lib/store';
 
 /**
  * Online / offline as the push-service reports it (`device` frames). Before a frame for the device arrived, the
- * freshest reading stands in: a device that reported within a minute is shown as reporting.
+ * live measurements stand in: a device whose reading arrived over the WebSocket within a minute is shown as reporting.
  */
 export function Presence({ deviceId, lastReadingAt }: { deviceId: string; lastReadingAt?: string | undefined }) {
   const known = useStore(presence, (p) => p[deviceId]);
@@ -17,7 +17,7 @@ export function Presence({ deviceId, lastReadingAt }: { deviceId: string; lastRe
   }
   const recent = lastReadingAt !== undefined && Date.now() - Date.parse(lastReadingAt) < 60_000;
   return (
-    <span className={`pill ${recent ? 'ok' : 'unknown'}`} data-testid="presence" title={lastReadingAt ? `last reading ${ago(lastReadingAt)}` : 'no reading yet'}>
+    <span className={`pill ${recent ? 'ok' : 'unknown'}`} data-testid="presence" title={lastReadingAt ? `last reading ${ago(lastReadingAt)}` : 'no status or reading received yet'}>
       {recent ? 'reporting' : 'no status'}
     </span>
   );

@@ -51,9 +51,21 @@ export default function TelemetryChart({ deviceId, sensorId, parameter, unit }: 
     };
     const u = new uPlot(options, columns.current, el);
     plot.current = u;
-    const observer = new ResizeObserver(() => u.setSize({ width: Math.max(280, el.clientWidth), height: 260 }));
+    // Resize with the box, at most once a frame and only when its width really changed.
+    let width = u.width;
+    let frame = 0;
+    const observer = new ResizeObserver(() => {
+      cancelAnimationFrame(frame);
+      frame = requestAnimationFrame(() => {
+        const next = Math.max(280, el.clientWidth);
+        if (Math.abs(next - width) < 2) return;
+        width = next;
+        u.setSize({ width, height: 260 });
+      });
+    });
     observer.observe(el);
     return () => {
+      cancelAnimationFrame(frame);
       observer.disconnect();
       u.destroy();
       plot.current = null;

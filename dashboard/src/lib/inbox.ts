@@ -3,7 +3,9 @@
  * - every notification frame carries the user's increasing `seq`; the highest one processed is remembered per user
  *   (localStorage), and the next connection resumes after it (`/ws?lastSeq=`), so what arrived while the browser was
  *   offline is replayed — and shown — once each; a frame at or below it is a duplicate and ignored;
- * - a replayed frame (seq ≤ the server's latest seq at `hello`) is one the user missed; later ones are live;
+ * - `hello` says after which seq the frames that follow come; which of them are replays is told by the newest seq
+ *   that existed when the connection said hello (asked of the REST API then): a frame up to it is one the user
+ *   missed while offline, a later one is live;
  * - the unread badge is the REST count (which has a seq watermark: the newest notification it saw) plus the frames
  *   past that watermark, so a frame racing the REST call is counted once.
  */
@@ -12,8 +14,10 @@ export interface InboxState {
   seenSeq: number | null;
   /** The seq this connection resumed after (null: a first connection, nothing to replay). */
   resumedFrom: number | null;
-  /** The server's latest seq when this connection said hello. */
+  /** The seq this connection's frames come after (its `hello`). */
   helloSeq: number | null;
+  /** The newest seq that existed when this connection said hello: frames up to it are replays. */
+  replayUpTo: number | null;
   /** Unread count from the REST API and the newest seq that answer knew of. */
   restUnread: number;
   restWatermark: number;
@@ -25,6 +29,7 @@ export const initialInbox = (seenSeq: number | null): InboxState => ({
   seenSeq,
   resumedFrom: null,
   helloSeq: null,
+  replayUpTo: null,
   restUnread: 0,
   restWatermark: Number.MAX_SAFE_INTEGER,
   frameSeqs: [],
@@ -32,20 +37,24 @@ export const initialInbox = (seenSeq: number | null): InboxState => ({
 
 /** A new connection is opened: it resumes after what this browser already processed. */
 export function connecting(state: InboxState): InboxState {
-  return { ...state, resumedFrom: state.seenSeq, helloSeq: null };
+  return { ...state, resumedFrom: state.seenSeq, helloSeq: null, replayUpTo: null };
 }
 
 export function hello(state: InboxState, lastSeq: number): InboxState {
-  // A first connection in this browser: the inbox page shows the history; nothing counts as missed.
-  const seenSeq = state.seenSeq ?? lastSeq;
-  return { ...state, helloSeq: lastSeq, seenSeq };
+  return { ...state, helloSeq: lastSeq, seenSeq: state.seenSeq ?? lastSeq, replayUpTo: null };
+}
+
+/** The newest seq that existed at hello (live.ts holds the connection's notification frames until it knows it). */
+export function replayEnds(state: InboxState, latestSeq: number): InboxState {
+  return { ...state, replayUpTo: latestSeq };
 }
 
 export type FrameKind = 'duplicate' | 'missed' | 'live';
 
 export function classify(state: InboxState, seq: number): FrameKind {
   if (state.seenSeq !== null && seq <= state.seenSeq) return 'duplicate';
-  if (state.resumedFrom !== null && (state.helloSeq === null || seq <= state.helloSeq)) return 'missed';
+  // A first connection in this browser has nothing to have missed: the inbox page shows the history.
+  if (state.resumedFrom !== null && state.replayUpTo !== null && seq <= state.replayUpTo) return 'missed';
   return 'live';
 }
 

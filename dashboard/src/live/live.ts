@@ -1,7 +1,7 @@
 import type { AlarmView, CommandViewDto, NotificationView, WsServerFrame } from '@devicesaga/contracts';
 import { api } from '../api/endpoints';
 import { mergeCommand } from '../lib/commands';
-import { classify, connecting, hello, initialInbox, received, restCount, unreadBadge, type InboxState } from '../lib/inbox';
+import { classify, connecting, hello, initialInbox, received, replayEnds, restCount, unreadBadge, type InboxState } from '../lib/inbox';
 import { createStore } from '../lib/store';
 import { LiveSocket, type SocketStatus } from './socket';
 
@@ -11,6 +11,8 @@ import { LiveSocket, type SocketStatus } from './socket';
  * notifications missed while offline. Pages read these stores; the chart and the alarm list also listen to frames.
  */
 export const socketStatus = createStore<SocketStatus>('closed');
+/** Frames the contracts' schema rejected (shown on the live indicator; the browser tests expect none). */
+export const badFrames = createStore(0);
 export const presence = createStore<Readonly<Record<string, { online: boolean; at: string }>>>({});
 export const readings = createStore<Readonly<Record<string, { value: number; ts: string }>>>({});
 export const commands = createStore<Readonly<Record<string, CommandViewDto>>>({});
@@ -32,6 +34,8 @@ export function onFrame(listener: FrameListener): () => void {
 
 let socket: LiveSocket | undefined;
 let userId: string | undefined;
+/** Notification frames held from `hello` until the REST API told which of them are replays. */
+let held: Extract<WsServerFrame, { type: 'notification' }>[] | null = null;
 const seqKey = (id: string) => `devicesaga.lastSeq.${id}`;
 
 inbox.subscribe(() => unread.set(unreadBadge(inbox.get())));
@@ -47,6 +51,7 @@ export function startLive(forUser: string): void {
     onConnecting: () => inbox.set(connecting),
     onFrame: handle,
     onStatus: (s) => socketStatus.set(s),
+    onBadFrame: () => badFrames.set((n) => n + 1),
   });
   socket.start();
   void refreshUnread();
@@ -56,6 +61,7 @@ export function stopLive(): void {
   socket?.stop();
   socket = undefined;
   userId = undefined;
+  held = null;
   presence.set({});
   readings.set({});
   commands.set({});
@@ -75,15 +81,46 @@ export function noteCommand(command: CommandViewDto): void {
   commands.set((all) => ({ ...all, [command.id]: mergeCommand(all[command.id], command) }));
 }
 
-/** The unread count from the REST API (at start, on every reconnection, after marking read or clearing). */
-export async function refreshUnread(): Promise<void> {
+/**
+ * The unread count from the REST API (at start, on every connection, after marking read or clearing), with the
+ * newest seq it knew of; undefined when the API could not be asked.
+ */
+export async function refreshUnread(): Promise<number | undefined> {
   try {
-    const [all, unreadPage] = await Promise.all([api.notifications({ limit: 1 }), api.notifications({ unread: true, limit: 200 })]);
-    const watermark = all.items[0]?.seq ?? 0;
-    inbox.set((s) => restCount(s, unreadPage.unread ?? all.unread ?? unreadPage.items.length, watermark));
+    const page = await api.notifications({ limit: 1 });
+    const unreadCount = page.unread ?? (await api.notifications({ unread: true, limit: 200 })).items.length;
+    const watermark = page.items[0]?.seq ?? 0;
+    inbox.set((s) => restCount(s, unreadCount, watermark));
+    return watermark;
   } catch {
-    // The badge keeps its last value; the next reconnection or action refreshes it.
+    // The badge keeps its last value; the next connection or action refreshes it.
+    return undefined;
   }
+}
+
+/** After `hello`: learn the newest seq at this moment, then let the held notification frames through. */
+async function markReplayEnd(forUser: string): Promise<void> {
+  const latest = await refreshUnread();
+  if (userId !== forUser) return;
+  inbox.set((s) => replayEnds(s, latest ?? s.helloSeq ?? 0));
+  const frames = held ?? [];
+  held = null;
+  for (const f of frames) notification(f);
+}
+
+function notification(frame: Extract<WsServerFrame, { type: 'notification' }>): void {
+  if (held) {
+    held.push(frame);
+    return;
+  }
+  const kind = classify(inbox.get(), frame.seq);
+  if (kind === 'duplicate') return;
+  const item: NotificationView = { ...frame.notification, seq: frame.seq, readAt: null };
+  inbox.set((s) => received(s, frame.seq));
+  if (userId) localStorage.setItem(seqKey(userId), String(inbox.get().seenSeq ?? frame.seq));
+  if (kind === 'missed') missed.set((m) => [...m, item]);
+  recent.set((r) => [item, ...r].slice(0, 50));
+  socket?.ack(frame.seq);
 }
 
 export function dismissMissed(): void {
@@ -94,20 +131,12 @@ function handle(frame: WsServerFrame): void {
   switch (frame.type) {
     case 'hello':
       inbox.set((s) => hello(s, frame.lastSeq));
-      void refreshUnread();
+      held = [];
+      if (userId) void markReplayEnd(userId);
       break;
-    case 'notification': {
-      const state = inbox.get();
-      const kind = classify(state, frame.seq);
-      if (kind === 'duplicate') break;
-      const notification: NotificationView = { ...frame.notification, seq: frame.seq, readAt: null };
-      inbox.set((s) => received(s, frame.seq));
-      if (userId) localStorage.setItem(seqKey(userId), String(inbox.get().seenSeq ?? frame.seq));
-      if (kind === 'missed') missed.set((m) => [...m, notification]);
-      recent.set((r) => [notification, ...r].slice(0, 50));
-      socket?.ack(frame.seq);
+    case 'notification':
+      notification(frame);
       break;
-    }
     case 'command':
       noteCommand(frame.command);
       break;

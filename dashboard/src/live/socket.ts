@@ -7,6 +7,8 @@ export interface LiveSocketOptions {
   resumeAfter: () => number | null;
   onFrame: (frame: WsServerFrame) => void;
   onStatus: (status: SocketStatus) => void;
+  /** A frame that is not JSON or that `wsServerFrame` rejects (counted, dropped). */
+  onBadFrame?: (raw: string) => void;
   /** Called right before each connection attempt (the inbox marks where it resumes from). */
   onConnecting?: () => void;
 }
@@ -27,7 +29,6 @@ export class LiveSocket {
   private readonly subscriptions = new Map<string, number>();
   private pendingAck: number | undefined;
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
-  badFrames = 0;
 
   constructor(private readonly options: LiveSocketOptions) {}
 
@@ -107,12 +108,12 @@ export class LiveSocket {
       try {
         json = JSON.parse(event.data);
       } catch {
-        this.badFrames++;
+        this.options.onBadFrame?.(event.data);
         return;
       }
       const parsed = wsServerFrame.safeParse(json);
       if (!parsed.success) {
-        this.badFrames++;
+        this.options.onBadFrame?.(event.data);
         return;
       }
       this.options.onFrame(parsed.data);

@@ -28,20 +28,21 @@ export function AlarmsPage() {
   const [busy, setBusy] = useState<string>();
 
   useEffect(() => setRows(list.data?.items ?? []), [list.data]);
-  // Live: a raised or updated alarm replaces its row (or joins the list when it fits the filter).
-  useEffect(
-    () =>
-      onFrame((f) => {
-        if (f.type !== 'alarm') return;
-        const a = f.alarm;
-        const fits = (view === 'all' || (views[view].statuses as readonly string[]).includes(a.status)) && (!severity || a.severity === severity);
-        setRows((all) => {
-          const rest = all.filter((x) => x.id !== a.id);
-          return fits ? [a, ...rest] : rest;
-        });
-      }),
-    [view, severity],
-  );
+  // Live: an alarm raised or cleared on one of the user's devices reloads the list (the frame carries the event,
+  // the list has the alarm's whole state: occurrences, acknowledgement).
+  const reload = list.reload;
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const off = onFrame((f) => {
+      if (f.type !== 'alarm') return;
+      clearTimeout(timer);
+      timer = setTimeout(reload, 200);
+    });
+    return () => {
+      off();
+      clearTimeout(timer);
+    };
+  }, [reload]);
 
   const sorted = useMemo(() => [...rows].sort((a, b) => severityRank(a.severity) - severityRank(b.severity) || b.lastSeenAt.localeCompare(a.lastSeenAt)), [rows]);
   const counts = useMemo(() => {

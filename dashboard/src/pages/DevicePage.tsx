@@ -4,7 +4,7 @@ import { api } from '../api/endpoints';
 import { ApiError } from '../api/client';
 import type { Sensor } from '../api/schemas';
 import { CommandForm } from '../components/CommandForm';
-import { lastReadingAt, LiveValue } from '../components/LiveValue';
+import { lastReadingAt, lastUpdatedAt, LiveValue } from '../components/LiveValue';
 import { Presence } from '../components/Presence';
 import { Timeline } from '../components/Timeline';
 import { commands, noteCommand, readings, recent, socketStatus, subscribeDevices } from '../live/live';
@@ -97,7 +97,7 @@ export function DevicePage({ id }: { id: string }) {
         <h1 data-testid="device-name">{d.name}</h1>
         <Presence deviceId={d.id} lastReadingAt={last} />
         <span className="muted small">
-          last reading {ago(last)} · <span className="mono">{d.id}</span>
+          {last ? `last reading ${ago(last)}` : `updated ${ago(lastUpdatedAt(d.sensors))}`} · <span className="mono">{d.id}</span>
         </span>
       </div>
       <div className="device-grid">

@@ -53,6 +53,12 @@ export function NotificationsPage() {
       const now = new Date().toISOString();
       setItems((all) => (onlyUnread ? all.filter((x) => x.id !== n.id) : all.map((x) => (x.id === n.id ? { ...x, readAt: now } : x))));
     });
+  const markAll = () =>
+    act(async () => {
+      await api.markAllRead();
+      const now = new Date().toISOString();
+      setItems((all) => (onlyUnread ? [] : all.map((x) => (x.readAt ? x : { ...x, readAt: now }))));
+    });
   const clearAll = () =>
     act(async () => {
       await api.clearNotifications();
@@ -76,6 +82,9 @@ export function NotificationsPage() {
           <label className="check">
             <input type="checkbox" checked={onlyUnread} onChange={(e) => setQueryParams({ unread: e.target.checked ? '1' : null })} /> unread only
           </label>
+          <button type="button" className="secondary" disabled={busy || !items.some((n) => !n.readAt)} onClick={() => void markAll()}>
+            Mark all read
+          </button>
           <button type="button" className="secondary" disabled={busy || items.length === 0} onClick={() => void clearAll()} data-testid="clear-notifications">
             Clear all
           </button>
