@@ -1,4 +1,4 @@
-import { useEffect } from 'react';
+import { useEffect, useRef } from 'react';
 import { Layout } from './components/Layout';
 import { restoreSession, session } from './live/session';
 import { match, useLocation } from './lib/router';
@@ -22,14 +22,20 @@ const titles: [string, string][] = [
 export function App() {
   const s = useStore(session);
   const { path } = useLocation();
+  const previous = useRef({ path, status: s.status });
   useEffect(() => {
     void restoreSession();
   }, []);
   useEffect(() => {
     const title = titles.find(([p]) => match(p, path))?.[1];
     document.title = s.status === 'authenticated' ? `${title ?? 'Not found'} · devicesaga` : 'Log in · devicesaga';
-    // Move focus to the page for keyboard and screen-reader users after a navigation.
-    document.getElementById('main')?.focus({ preventScroll: true });
+    // After a navigation inside the app (not at load: the skip link stays the first stop), the new page gets the
+    // focus, as a page load would, for keyboard and screen-reader users.
+    const before = previous.current;
+    previous.current = { path, status: s.status };
+    const navigated = before.path !== path;
+    const loggedIn = before.status === 'anonymous' && s.status === 'authenticated';
+    if (navigated || loggedIn) document.getElementById('main')?.focus({ preventScroll: true });
   }, [path, s.status]);
 
   if (s.status === 'checking') return <p className="page muted">Loading…</p>;

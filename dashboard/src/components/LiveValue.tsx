@@ -1,13 +1,20 @@
+import { useEffect } from 'react';
 import type { Sensor } from '../api/schemas';
 import { readings } from '../live/live';
 import { formatValue } from '../lib/format';
 import { useStore } from '../lib/store';
+
+export const FIRST_LIVE_VALUE = 'devicesaga:first-live-value';
 
 /** A sensor's current value: the stored one, replaced by each live measurement newer than it. */
 export function LiveValue({ sensor }: { sensor: Sensor }) {
   const reading = useStore(readings, (r) => r[sensor.id]);
   const live = reading !== undefined && (!sensor.updatedAt || Date.parse(reading.ts) >= Date.parse(sensor.updatedAt));
   const value = live ? reading.value : sensor.value;
+  useEffect(() => {
+    // User Timing mark for the page-load benchmark (bench/dashboard): the first live value on screen.
+    if (live && performance.getEntriesByName(FIRST_LIVE_VALUE).length === 0) performance.mark(FIRST_LIVE_VALUE);
+  }, [live]);
   return (
     <span className={`value${live ? ' live-value' : ''}`} key={live ? reading.ts : 'stored'} data-testid={`value-${sensor.parameter}`} data-value={value ?? ''}>
       {formatValue(value, sensor.unit)}

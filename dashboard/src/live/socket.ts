@@ -96,6 +96,7 @@ export class LiveSocket {
     this.ws = ws;
     ws.onopen = () => {
       if (this.ws !== ws) return;
+      if (performance.getEntriesByName('devicesaga:ws-open').length === 0) performance.mark('devicesaga:ws-open');
       this.attempt = 0;
       this.setStatus('open');
       const ids = [...this.subscriptions.keys()];

@@ -16,13 +16,13 @@ import { useAsync } from '../lib/use-async';
 
 const TelemetryChart = lazy(() => import('../components/TelemetryChart'));
 
-/** Values each command restored when it was compensated, as this browser saw them (sensor value after the outcome). */
-const restoredSeen = new Map<string, number | null>();
 
 export function DevicePage({ id }: { id: string }) {
   const device = useAsync(() => api.device(id), [id]);
   const history = useAsync(() => api.commands({ deviceId: id, limit: 10 }), [id]);
   const [sensorId, setSensorId] = useState<string>();
+  /** The value each compensated command restored, as this page saw it (the sensor's value after the outcome). */
+  const [restoredSeen, setRestoredSeen] = useState<Readonly<Record<string, number | null>>>({});
   const live = useStore(readings);
   const status = useStore(socketStatus);
   const all = useStore(commands);
@@ -64,13 +64,15 @@ export function DevicePage({ id }: { id: string }) {
     return () => clearTimeout(t);
   }, [steps, reloadDevice]);
   useEffect(() => {
-    if (!device.data) return;
+    if (!device.data || compensated.current.size === 0) return;
+    const seen: Record<string, number | null> = {};
     for (const commandId of compensated.current) {
       const c = commands.get()[commandId];
       const s = device.data.sensors.find((x) => x.id === c?.sensorId);
-      if (s) restoredSeen.set(commandId, s.value);
+      if (s) seen[commandId] = s.value;
     }
     compensated.current.clear();
+    setRestoredSeen((r) => ({ ...r, ...seen }));
   }, [device.data]);
 
   if (device.error && !device.data) {
@@ -142,7 +144,7 @@ export function DevicePage({ id }: { id: string }) {
           <div className="command-list" data-testid="command-list" aria-live="polite">
             {mine.map((c) => {
               const s = d.sensors.find((x) => x.id === c.sensorId);
-              return <Timeline key={c.id} command={c} unit={s?.unit} restoredValue={restoredValueOf(c, notifications)} />;
+              return <Timeline key={c.id} command={c} unit={s?.unit} restoredValue={restoredValueOf(c, notifications, restoredSeen)} />;
             })}
           </div>
         </section>
@@ -152,12 +154,16 @@ export function DevicePage({ id }: { id: string }) {
 }
 
 /** The value a compensation restored: from its notification (dm.value_set_error's restoredValue) or as seen live. */
-function restoredValueOf(c: CommandViewDto, notifications: readonly { payload: Record<string, unknown> }[]): number | null | undefined {
+function restoredValueOf(
+  c: CommandViewDto,
+  notifications: readonly { payload: Record<string, unknown> }[],
+  seen: Readonly<Record<string, number | null>>,
+): number | null | undefined {
   if (c.status !== 'COMPENSATED') return undefined;
   for (const n of notifications) {
     if (n.payload.commandId === c.id && (typeof n.payload.restoredValue === 'number' || n.payload.restoredValue === null)) return n.payload.restoredValue;
   }
-  return restoredSeen.get(c.id);
+  return seen[c.id];
 }
 
 /**
