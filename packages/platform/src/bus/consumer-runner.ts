@@ -26,6 +26,8 @@ export interface RunnerDeps {
 
 export interface RunnerMetrics {
   handled(topic: string, n: number): void;
+  /** How long after it was produced a message's handling committed. */
+  aged(topic: string, group: string, seconds: number): void;
   deadLettered(topic: string, reason: 'invalid' | 'failed', n: number): void;
   retried(topic: string): void;
 }
@@ -147,8 +149,12 @@ export function createBatchHandler<T extends Topic>(deps: RunnerDeps, options: C
     }
     for (const span of spans.values()) span.end();
     if (deps.metrics) {
+      const now = Date.now();
       const byTopic = new Map<string, number>();
-      for (const v of handled) byTopic.set(v.raw.topic, (byTopic.get(v.raw.topic) ?? 0) + 1);
+      for (const v of handled) {
+        byTopic.set(v.topic, (byTopic.get(v.topic) ?? 0) + 1);
+        deps.metrics.aged(v.topic, groupId, (now - Date.parse(v.event.occurredAt)) / 1000);
+      }
       for (const [t, n] of byTopic) deps.metrics.handled(t, n);
     }
     return handled;
