@@ -12,7 +12,7 @@ import { DlqAdmin } from '@devicesaga/platform';
 async function main(): Promise<number> {
   const [command, topic, partition, offset] = process.argv.slice(2);
   const admin = new DlqAdmin({ brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), topicPrefix: process.env.TOPIC_PREFIX ?? '' });
-  switch (command) {
+  switch (command ?? '') {
     case 'list': {
       const messages = await admin.list(topic);
       for (const m of messages) {
