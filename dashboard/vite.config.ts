@@ -48,9 +48,10 @@ export default defineConfig({
   },
   server: {
     port: 5173,
+    // The gateway checks Origin (CSRF on cookie-authenticated writes, the WebSocket upgrade): present its own.
     proxy: {
-      '/api': { target: gateway, changeOrigin: false },
-      '/ws': { target: gateway.replace(/^http/, 'ws'), ws: true },
+      '/api': { target: gateway, headers: { origin: gateway } },
+      '/ws': { target: gateway.replace(/^http/, 'ws'), ws: true, headers: { origin: gateway } },
     },
   },
 });
