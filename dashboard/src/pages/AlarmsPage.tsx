@@ -24,6 +24,9 @@ export function AlarmsPage() {
   const severity = alarmSeverities.find((s) => s === severityParam);
   const list = useAsync(() => api.alarms({ ...(view === 'all' ? {} : { status: views[view].statuses.join(',') }), ...(severity ? { severity } : {}), limit: 200 }), [view, severity]);
   const [rows, setRows] = useState<AlarmView[]>([]);
+  // Device names for the rows (the first 200 devices; others show their id).
+  const devices = useAsync(() => api.devices({ limit: 200 }), []);
+  const names = useMemo(() => new Map((devices.data?.items ?? []).map((d) => [d.id, d.name])), [devices.data]);
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState<string>();
 
@@ -126,8 +129,8 @@ export function AlarmsPage() {
                     <div className="muted small">{a.parameter}</div>
                   </th>
                   <td>
-                    <Link to={`/devices/${a.deviceId}`} className="mono small">
-                      {a.deviceId.slice(0, 8)}
+                    <Link to={`/devices/${a.deviceId}`} className={names.has(a.deviceId) ? undefined : 'mono small'}>
+                      {names.get(a.deviceId) ?? a.deviceId.slice(0, 8)}
                     </Link>
                   </td>
                   <td>
@@ -146,12 +149,12 @@ export function AlarmsPage() {
                   </td>
                   <td className="row-actions">
                     {a.status.endsWith('UNACK') ? (
-                      <button type="button" disabled={busy !== undefined} onClick={() => void act(a, 'ack')} aria-label={`Acknowledge ${a.name} on ${a.deviceId.slice(0, 8)}`}>
+                      <button type="button" disabled={busy !== undefined} onClick={() => void act(a, 'ack')} aria-label={`Acknowledge ${a.name} on ${names.get(a.deviceId) ?? a.deviceId.slice(0, 8)}`}>
                         Acknowledge
                       </button>
                     ) : null}
                     {a.status.startsWith('ACTIVE') ? (
-                      <button type="button" className="secondary" disabled={busy !== undefined} onClick={() => void act(a, 'clear')} aria-label={`Clear ${a.name} on ${a.deviceId.slice(0, 8)}`}>
+                      <button type="button" className="secondary" disabled={busy !== undefined} onClick={() => void act(a, 'clear')} aria-label={`Clear ${a.name} on ${names.get(a.deviceId) ?? a.deviceId.slice(0, 8)}`}>
                         Clear
                       </button>
                     ) : null}
