@@ -79,7 +79,7 @@ export async function start(overrides: Record<string, string | number | boolean>
         ...(bus ? { bus: () => (bus.relay ? Promise.resolve() : Promise.reject(new Error('outbox relay not started'))) } : {}),
       },
     });
-    app.use('/api/v1', apiRoutes({ dataSource, dynsec, jwt: cfg, logger: log }));
+    app.use('/api/v1', apiRoutes({ dataSource, dynsec, identity: cfg, logger: log }));
     finish(app, log);
     const server: Server = await listen(app, cfg.PORT);
     stops.push(() => closeServer(server));
