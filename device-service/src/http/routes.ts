@@ -12,6 +12,8 @@ export interface RouteDeps {
   dynsec: Pick<DynsecClient, 'createDeviceClient' | 'setDevicePassword' | 'deleteDeviceClient'>;
   identity: IdentitySettings;
   logger: Logger;
+  /** Tells the services' access caches that who may access what changed (after the change committed). */
+  accessChanged: () => void;
 }
 
 // Any 8-4-4-4-12 hex id: devices and sensors may have ids their clients chose (legacy create_device).
@@ -95,7 +97,7 @@ const SENSOR_SELECT = `SELECT s.id, s.device_id, s.parameter, s.value::float8 AS
 
 /** Every route under /api/v1; every object is authorized: what the caller may not see answers 404. */
 export function apiRoutes(deps: RouteDeps): Router {
-  const { dataSource: ds, dynsec, logger } = deps;
+  const { dataSource: ds, dynsec, logger, accessChanged } = deps;
   const personal = new PersonalGroups(ds);
   const r = Router();
   r.use(requireUser(deps.identity));
@@ -203,6 +205,7 @@ export function apiRoutes(deps: RouteDeps): Router {
         await dynsec.deleteDeviceClient(id).catch((e: unknown) => logger.error({ err: e, deviceId: id }, 'could not remove the MQTT client of a device that failed to save'));
         throw err;
       }
+      accessChanged();
       logger.info({ deviceId: id, groupId }, 'device created');
       res
         .status(201)
@@ -262,6 +265,7 @@ export function apiRoutes(deps: RouteDeps): Router {
       // Credentials first: a device that is going away must not keep talking.
       await dynsec.deleteDeviceClient(id);
       await ds.query(`DELETE FROM devices WHERE id = $1`, [id]);
+      accessChanged();
       logger.info({ deviceId: id }, 'device deleted');
       res.status(204).end();
     }),
@@ -384,6 +388,7 @@ export function apiRoutes(deps: RouteDeps): Router {
       const { id } = await memberGroup(req, res);
       const body = parseOrThrow(memberBody, req.body, 'body');
       await ds.query(`INSERT INTO memberships (user_group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [id, body.userId]);
+      accessChanged();
       res.status(201).json({ userGroupId: id, userId: body.userId });
     }),
   );
@@ -399,6 +404,7 @@ export function apiRoutes(deps: RouteDeps): Router {
         body.deviceGroupId,
         user.id,
       ]);
+      accessChanged();
       res.status(201).json({ userGroupId: id, deviceGroupId: body.deviceGroupId });
     }),
   );
@@ -413,6 +419,7 @@ export function apiRoutes(deps: RouteDeps): Router {
       const rows: unknown = await ds.query(`DELETE FROM grants WHERE user_group_id = $1 AND device_group_id = $2 RETURNING 1`, [p.id, p.deviceGroupId]);
       const deleted = Array.isArray(rows) && Array.isArray(rows[0]) ? rows[0].length : 0;
       if (!deleted) throw AppError.notFound('grant');
+      accessChanged();
       res.status(204).end();
     }),
   );

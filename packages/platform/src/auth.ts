@@ -16,6 +16,11 @@ export interface TokenSubject {
   email: string;
 }
 
+/** Operators only: 403 for everyone else (`requireRole(res, 'operator')` does the same from the response). */
+export function requireOperator(user: AuthUser): void {
+  if (user.role !== 'operator') throw AppError.forbidden('operators only');
+}
+
 const ALG = 'HS256';
 
 /** Signs an access token (pinned algorithm, issuer, audience, expiry). `sub` = user id. */

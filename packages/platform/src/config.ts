@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { tracingEnv } from './tracing';
 
 /** Connection settings every service shares; defaults match `infra/` (DESIGN.md §2). */
 export const baseEnv = {
@@ -24,6 +25,7 @@ export const baseEnv = {
   JWT_SECRET: z.string().min(32).default('devicesaga-development-secret-change-me-in-production'),
   JWT_ISSUER: z.string().default('devicesaga'),
   JWT_AUDIENCE: z.string().default('devicesaga-api'),
+  ...tracingEnv,
 };
 
 export class ConfigError extends Error {}

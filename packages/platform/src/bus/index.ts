@@ -10,7 +10,6 @@ export {
   BusOutboxInbox1767225600000,
   outboxInsertSql,
   OutboxRelay,
-  childTraceparent,
   OUTBOX_CHANNEL,
   RELAY_LOCK_CLASS,
   type RelayOptions,
