@@ -166,6 +166,23 @@ describe('device-service HTTP API (in-process, real PostgreSQL and Mosquitto)', 
     expect((await call('alice', 'DELETE', `/devices/${d.body.id}`)).status).toBe(204);
   });
 
+  it('a device may be created with ids its client chose (legacy create_device); a taken id is 409 and leaves the owner untouched', async () => {
+    const id = randomUUID();
+    const sensorId = randomUUID();
+    const created = await call('alice', 'POST', '/devices', { id, name: 'chosen', sensors: [{ id: sensorId, parameter: 'temperature' }] });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ id, sensors: [{ id: sensorId, parameter: 'temperature' }] });
+    const taken = await call('bob', 'POST', '/devices', { id, name: 'mine now', sensors: [] });
+    expect(taken.status).toBe(409);
+    const sensorTaken = await call('bob', 'POST', '/devices', { name: 'x', sensors: [{ id: sensorId, parameter: 'temperature' }] });
+    expect(sensorTaken.status).toBe(409);
+    // alice's device and its MQTT credentials are unharmed
+    expect((await call('alice', 'GET', `/sensors/${sensorId}`)).body).toMatchObject({ deviceId: id });
+    const url = process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1884';
+    await (await mqtt.connectAsync(url, { username: id, password: created.body.mqtt.password, reconnectPeriod: 0, connectTimeout: 3000 })).endAsync();
+    expect((await call('alice', 'DELETE', `/devices/${id}`)).status).toBe(204);
+  });
+
   it('pagination walks every device once', async () => {
     const ids = [device.id];
     for (let i = 0; i < 4; i++) ids.push((await call('alice', 'POST', '/devices', { name: `d${i}`, sensors: [] })).body.id);
