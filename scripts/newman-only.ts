@@ -16,7 +16,8 @@ async function main() {
   const stack = await startStack({ env, logDir, instance, onProgress: (line) => console.log(`[newman]   ${line}`) });
   try {
     const result = await newmanStep(stack.gatewayUrl, instance, env, logDir, mkdtempSync(path.join(os.tmpdir(), 'newman-')));
-    console.log(`${result.passed} passed, ${result.failed} failed`);
+    if (result.skipped) console.log(`[newman] not run: ${result.skipped.requests} requests — ${result.skipped.why}`);
+    console.log(`${result.passed} passed, ${result.failed} failed${result.skipped ? `, ${result.skipped.requests} skipped` : ''}`);
     process.exitCode = result.ok ? 0 : 1;
   } finally {
     await stack.stop();

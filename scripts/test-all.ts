@@ -73,7 +73,9 @@ async function newman(gatewayUrl: string, env: NodeJS.ProcessEnv, logDir: string
   }
   totals.passed += result.passed;
   totals.failed += result.failed;
+  if (result.skipped) totals.skipped += result.skipped.requests;
   steps.push(`${result.ok ? 'ok  ' : 'FAIL'} newman: ${result.passed} assertions passed, ${result.failed} failed (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  if (result.skipped) steps.push(`skip newman: ${result.skipped.requests} requests not run — ${result.skipped.why}`);
   if (!result.ok) ok = false;
 }
 

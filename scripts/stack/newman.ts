@@ -5,7 +5,7 @@
  * authorization and the saga paths. An operator for the collection is made the way `npm run user:role` does.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setUserRole } from '../../gateway/src/cli/user-role';
 import { databaseOf, type Instance } from './instance';
@@ -16,6 +16,16 @@ export interface NewmanResult {
   ok: boolean;
   passed: number;
   failed: number;
+  /** Requests not run, and why. */
+  skipped?: { requests: number; why: string };
+}
+
+/**
+ * The legacy notifications need notification-service's REST API (issue 9, built beside this collection): until its
+ * routes exist in this checkout the folder is not run, and the summary says so (never counted as passed).
+ */
+function notificationServiceBuilt(): boolean {
+  return existsSync(path.join(root, 'notification-service/src/http'));
 }
 
 const collection = path.join(root, 'postman/devicesaga.postman_collection.json');
@@ -39,6 +49,11 @@ function runNewman(gatewayUrl: string, folders: string[], report: string, env: N
   return { ok: result.status === 0 && failed === 0, passed, failed };
 }
 
+function legacyNotificationRequests(): number {
+  const c = JSON.parse(readFileSync(collection, 'utf8')) as { item: { name: string; item: unknown[] }[] };
+  return c.item.find((f) => f.name === 'Legacy notifications')?.item.length ?? 0;
+}
+
 export async function newmanStep(gatewayUrl: string, instance: Instance, env: NodeJS.ProcessEnv, logDir: string, reportDir: string): Promise<NewmanResult> {
   const registered = await fetch(`${gatewayUrl}/api/v1/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(operator) });
   if (registered.status !== 201 && registered.status !== 409) throw new Error(`newman operator: register answered ${registered.status}`);
@@ -49,13 +64,16 @@ export async function newmanStep(gatewayUrl: string, instance: Instance, env: No
   const farm = spawnService(simulator, env, logDir, ['--farm', '--telemetry-ms', '0']);
   try {
     await new Promise((r) => setTimeout(r, 2000)); // the farm connects and subscribes
-    const second = runNewman(
-      gatewayUrl,
-      ['Legacy-compatible flow', 'Accounts', 'Devices and object-level authorization', 'Command saga'],
-      path.join(reportDir, 'newman-main.json'),
-      env,
-    );
-    return { ok: first.ok && second.ok, passed: first.passed + second.passed, failed: first.failed + second.failed };
+    const folders = ['Legacy-compatible flow', 'Accounts', 'Devices and object-level authorization', 'Command saga'];
+    const withNotifications = notificationServiceBuilt();
+    if (withNotifications) folders.splice(1, 0, 'Legacy notifications');
+    const second = runNewman(gatewayUrl, folders, path.join(reportDir, 'newman-main.json'), env);
+    return {
+      ok: first.ok && second.ok,
+      passed: first.passed + second.passed,
+      failed: first.failed + second.failed,
+      ...(withNotifications ? {} : { skipped: { requests: legacyNotificationRequests(), why: 'folder "Legacy notifications": notification-service has no REST routes in this checkout yet' } }),
+    };
   } finally {
     await stopProcess(farm);
   }

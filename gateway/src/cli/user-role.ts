@@ -16,6 +16,7 @@ export async function setUserRole(login: string, role: UserRole, env: NodeJS.Pro
   const dataSource = await openDataSource(createDataSource(cfg, { database: cfg.DATABASE_NAME, entities, migrations }), logger);
   const redis = createRedis(cfg.REDIS_URL, logger);
   try {
+    await redis.ping(); // connected (the session store refuses to work on a connection that is not ready)
     const id = login.trim().toLowerCase();
     const user = await dataSource
       .getRepository(UserEntity)
