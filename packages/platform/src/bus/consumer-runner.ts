@@ -77,13 +77,18 @@ export function createBatchHandler<T extends Topic>(deps: RunnerDeps, options: C
     },
   });
 
-  /** The inbox insert for a set of message ids, as a literal statement that travels with BEGIN; it answers the new ids. */
+  /**
+   * The inbox insert for a set of message ids, as a literal statement that travels with BEGIN; it answers the ids to
+   * handle: new ones, and ones this group dead-lettered before (an operator redrove them from the DLQ).
+   */
   const inboxSql = (ids: string[], outcome = 'processed') => {
     // ids were validated as uuids by the envelope schema; checked again because they are inlined
     for (const id of ids) if (!UUID.test(id)) throw new Error(`not a uuid: ${id}`);
     return `INSERT INTO inbox (consumer_group, message_id, outcome)
-       SELECT ${escapeLiteral(groupId)}, id, ${escapeLiteral(outcome)} FROM unnest('{${ids.join(',')}}'::uuid[]) AS t(id)
-       ON CONFLICT DO NOTHING RETURNING message_id::text AS id`;
+       SELECT ${escapeLiteral(groupId)}, id, ${escapeLiteral(outcome)} FROM unnest('{${[...new Set(ids)].join(',')}}'::uuid[]) AS t(id)
+       ON CONFLICT (consumer_group, message_id) DO UPDATE SET outcome = EXCLUDED.outcome, processed_at = now()
+         WHERE inbox.outcome = 'dead-lettered'
+       RETURNING message_id::text AS id`;
   };
 
   /** The handlers on the messages of `valid` that the inbox found new, topic by topic in the handler map's order. */

@@ -19,3 +19,4 @@ export { createBatchHandler, type RunnerDeps } from './consumer-runner';
 export { runTransaction, type RelayLink, type TxOptions } from './transaction';
 export { handleOnce, type HandleOnceOptions } from './handle-once';
 export { createBusMetrics, type BusMetricsOptions } from './metrics';
+export { DlqAdmin, type DlqMessage, type DlqRef, type DlqAdminOptions } from './dlq-admin';
