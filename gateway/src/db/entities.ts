@@ -12,7 +12,10 @@ export class UserEntity {
   @Column({ type: 'text' })
   email!: string;
 
-  /** The login name, shown in notifications; unique case-insensitively (lower(username) index). No '@'. */
+  /**
+   * The login name, shown in notifications; unique case-insensitively (lower(username) index). No '@'. Always written
+   * by this code (the column is nullable only for replicas of the previous release during a rolling upgrade).
+   */
   @Column({ type: 'text' })
   username!: string;
 
