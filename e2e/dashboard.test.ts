@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import type { SimulatedDevice } from '../device-simulator/src';
+import { setUserRole } from '../gateway/src/cli/user-role';
 import { gatewayUrl, request, type Command, type Device } from './support/api';
 import { ConsoleWatch, launchBrowser, newContext, phone, screenshot } from './support/browser';
 import { connectDevice } from './support/devices';
@@ -111,7 +112,10 @@ describe('the dashboard in a browser', () => {
   });
 
   it('a wrong password is refused with a clear message; the right one logs in', async () => {
-    await page.goto('/');
+    const served = await page.goto('/');
+    // Served under a strict policy (no inline script or style, no eval): any violation would be a console error.
+    expect(served?.headers()['content-security-policy']).toContain("script-src 'self'; style-src 'self'");
+    expect(served?.headers()['cache-control']).toBe('no-cache');
     await page.getByLabel('Username or email').waitFor();
     await screenshot(page, 'login');
     watch.expect(/status of 401/); // the browser logs the refused login's 401 itself
@@ -320,6 +324,68 @@ describe('the dashboard in a browser', () => {
     await page.getByRole('link', { name: 'Alarms' }).click();
     await page.getByTestId('session-expired').waitFor();
     await screenshot(page, 'session-expired');
+  });
+});
+
+/** The test stack's gateway database (scripts/stack/instance.ts names it after the instance), for `user:role`. */
+const gatewayDatabase = process.env.E2E_GATEWAY_DATABASE ?? `ds_gateway_${process.env.TEST_INSTANCE ?? 'test'}`;
+
+describe('alarm types', () => {
+  let browser: Browser;
+
+  beforeAll(async () => {
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('an operator creates, edits and deletes an alarm type; a user only reads them', async () => {
+    const op = await registerPerson('op');
+    const me = await as<{ username: string }>(op, 'GET', '/api/v1/me');
+    await setUserRole(me.body.username, 'operator', { ...process.env, DATABASE_NAME: gatewayDatabase, LOG_LEVEL: 'warn' });
+    const ctx = await signedIn(browser, op);
+    const page = await ctx.newPage();
+    const watch = new ConsoleWatch(page);
+    page.on('dialog', (d) => void d.accept());
+    await page.goto('/alarm-types');
+    await page.locator('.role').filter({ hasText: 'operator' }).waitFor();
+    await page.locator(sel('alarm-type-row')).filter({ hasText: 'High temperature' }).waitFor();
+
+    const name = `Boiling ${randomUUID().slice(0, 6)}`;
+    await page.getByRole('button', { name: 'New alarm type' }).click();
+    const form = page.getByTestId('alarm-type-form');
+    await form.getByLabel('Name').fill(name);
+    await form.getByLabel('Lower bound').fill('95');
+    await form.getByLabel('Upper bound').fill('100');
+    await form.getByLabel('Severity').selectOption('MINOR');
+    await form.getByRole('button', { name: 'Save' }).click();
+    const row = page.locator(sel('alarm-type-row')).filter({ hasText: name });
+    await row.filter({ hasText: 'MINOR' }).waitFor();
+    await screenshot(page, 'alarm-types-operator');
+
+    await row.getByRole('button', { name: `Edit ${name}` }).click();
+    await form.getByLabel('Severity').selectOption('CRITICAL');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await row.filter({ hasText: 'CRITICAL' }).waitFor();
+    const stored = await as<{ items: { name: string; severity: string; lower: number; upper: number }[] }>(op, 'GET', '/api/v1/alarm-types');
+    expect(stored.body.items.find((t) => t.name === name)).toMatchObject({ severity: 'CRITICAL', lower: 95, upper: 100 });
+
+    await row.getByRole('button', { name: `Delete ${name}` }).click();
+    await until('the deleted alarm type to go', async () => (await row.count()) === 0);
+    expect(watch.unexpected()).toEqual([]);
+    await ctx.close();
+
+    const user = await registerPerson('reader');
+    const userCtx = await signedIn(browser, user);
+    const userPage = await userCtx.newPage();
+    const userWatch = new ConsoleWatch(userPage);
+    await userPage.goto('/alarm-types');
+    await userPage.locator(sel('alarm-type-row')).first().waitFor();
+    expect(await userPage.getByRole('button', { name: 'New alarm type' }).count()).toBe(0);
+    expect(await userPage.getByRole('button', { name: /^Edit / }).count()).toBe(0);
+    expect(userWatch.unexpected()).toEqual([]);
+    await userCtx.close();
   });
 });
 
