@@ -4,6 +4,7 @@
  *   npm run bench:dashboard                      # own stack instance (ports +3000), 10 cold loads
  *   GATEWAY_URL=http://127.0.0.1:8080 npm run bench:dashboard   # beside a running `npm start` instead
  *   BENCH_RUNS=20 npm run bench:dashboard
+ *   BENCH_ONLY=bundle npm run bench:dashboard   # the bundle sizes alone (no stack, no browser)
  *
  * 1. Bundle: every file of dashboard/dist/assets with its size raw, gzip and brotli (the gateway sends the
  *    precompressed files), and the initial load: index.html plus what it references (the chart is a lazy chunk).
@@ -123,6 +124,12 @@ async function main() {
   for (const f of files) console.log(`  ${f.file.padEnd(44)} ${kb(f.raw).padStart(10)} ${kb(f.gzip).padStart(10)} ${kb(f.brotli).padStart(10)}`);
   const sum = (list: FileSize[], k: keyof Omit<FileSize, 'file'>) => list.reduce((s, f) => s + f[k], 0);
   console.log(`  initial load (${initial.map((f) => f.file).join(', ')}): ${kb(sum(initial, 'raw'))} raw, ${kb(sum(initial, 'gzip'))} gzip, ${kb(sum(initial, 'brotli'))} brotli`);
+  if (process.env.BENCH_ONLY === 'bundle') {
+    const initialBrotli = sum(initial, 'brotli') / 1024;
+    console.log(`\nBudget\n  initial load ≤ ${budget.initialBrotliKB} KB brotli: ${initialBrotli.toFixed(1)} KB ${initialBrotli <= budget.initialBrotliKB ? 'ok' : 'OVER'}`);
+    console.log(`\ncommand: BENCH_ONLY=bundle ${command}`);
+    return;
+  }
 
   let stack: Stack | undefined;
   let base = process.env.GATEWAY_URL;
