@@ -50,7 +50,7 @@ export class ConsoleWatch {
 
   constructor(page: Page) {
     page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') this.messages.push(`console.${m.type()}: ${m.text()}`);
+      if (m.type() === 'error' || m.type() === 'warning') this.messages.push(`console.${m.type()}: ${m.text()}${m.location().url ? ` (${m.location().url})` : ''}`);
     });
     page.on('pageerror', (err) => this.messages.push(`pageerror: ${err.message}`));
   }
