@@ -5,6 +5,7 @@ import express from 'express';
 import {
   closeServer,
   createDataSource,
+  DlqAdmin,
   createHttpApp,
   createLogger,
   createMetrics,
@@ -24,6 +25,7 @@ import { config } from './config';
 import { entities, UserEntity } from './db/entities';
 import { migrations } from './db/migrations';
 import { accountRoutes } from './http/account-routes';
+import { adminRoutes } from './http/admin-routes';
 import { Accounts, authRoutes } from './http/auth-routes';
 import { legacyRoutes } from './http/legacy-routes';
 import { createProxies } from './http/proxy';
@@ -86,6 +88,7 @@ export async function start(overrides: Overrides = {}): Promise<RunningGateway> 
   app.use('/api/v1', authRoutes(accounts));
   app.use('/api/v1', requireAuth(authenticator, cfg.ALLOWED_ORIGINS), limits.perCaller());
   app.use('/api/v1', accountRoutes(dataSource, apiKeys));
+  app.use('/api/v1/admin', adminRoutes(new DlqAdmin({ brokers: cfg.KAFKA_BROKERS, topicPrefix: cfg.TOPIC_PREFIX, logger })));
   app.use(proxies.api);
   app.use(legacyRoutes({ cfg, accounts, authenticator, limits, call: proxies.call }));
   if (existsSync(cfg.STATIC_DIR)) {
