@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { newmanStep } from './stack/newman';
+import { ensureOperator } from './stack/operator';
 import { startStack } from './stack/stack';
 import { root } from './stack/processes';
 
@@ -22,6 +23,9 @@ interface JestSummary {
  * TEST_PORT_OFFSET pick another one (two checkouts testing on one machine at once).
  */
 const testInstance = { name: process.env.TEST_INSTANCE ?? 'test', portOffset: Number(process.env.TEST_PORT_OFFSET ?? 1000) };
+
+/** The e2e tests' operator (DLQ tooling, alarm types, parameters). */
+const e2eOperator = { username: 'e2e-operator', email: 'e2e-operator@devicesaga.local', password: 'e2e-operator-password-2026' };
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const steps: string[] = [];
@@ -104,7 +108,8 @@ async function main() {
   const logDir = path.join(root, '.run/test-logs');
   let stack;
   try {
-    stack = await startStack({ env, logDir, instance: testInstance, onProgress: (line) => console.log(`[test]   ${line}`) });
+    // a short lock timeout: the DLQ e2e test holds a sensor's row and waits for the command to be dead-lettered
+    stack = await startStack({ env: { ...env, DATABASE_LOCK_TIMEOUT_MS: '1000' }, logDir, instance: testInstance, onProgress: (line) => console.log(`[test]   ${line}`) });
   } catch (err) {
     console.error(`[test] the stack did not start: ${err instanceof Error ? err.message : String(err)}`);
     printErrorLines(logDir);
@@ -114,7 +119,20 @@ async function main() {
   }
   if (stack) {
     try {
-      jest('e2e', { ...env, GATEWAY_URL: stack.gatewayUrl, TOPIC_PREFIX: `${testInstance.name}.`, E2E_LOG_DIR: logDir }, extra);
+      await ensureOperator(stack.gatewayUrl, testInstance, env, e2eOperator);
+      jest(
+        'e2e',
+        {
+          ...env,
+          GATEWAY_URL: stack.gatewayUrl,
+          TOPIC_PREFIX: `${testInstance.name}.`,
+          E2E_INSTANCE: testInstance.name,
+          E2E_LOG_DIR: logDir,
+          E2E_OPERATOR_LOGIN: e2eOperator.username,
+          E2E_OPERATOR_PASSWORD: e2eOperator.password,
+        },
+        extra,
+      );
       await newman(stack.gatewayUrl, env, logDir);
     } finally {
       await stack.stop();

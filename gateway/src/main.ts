@@ -3,6 +3,7 @@ import cookieParser from 'cookie-parser';
 import {
   closeServer,
   createDataSource,
+  DlqAdmin,
   createHttpApp,
   createLogger,
   createMetrics,
@@ -22,6 +23,7 @@ import { config } from './config';
 import { entities, UserEntity } from './db/entities';
 import { migrations } from './db/migrations';
 import { accountRoutes } from './http/account-routes';
+import { adminRoutes } from './http/admin-routes';
 import { Accounts, authRoutes } from './http/auth-routes';
 import { dashboard } from './http/dashboard';
 import { legacyRoutes } from './http/legacy-routes';
@@ -85,6 +87,7 @@ export async function start(overrides: Overrides = {}): Promise<RunningGateway> 
   app.use('/api/v1', authRoutes(accounts));
   app.use('/api/v1', requireAuth(authenticator, cfg.ALLOWED_ORIGINS), limits.perCaller());
   app.use('/api/v1', accountRoutes(dataSource, apiKeys));
+  app.use('/api/v1/admin', adminRoutes(new DlqAdmin({ brokers: cfg.KAFKA_BROKERS, topicPrefix: cfg.TOPIC_PREFIX, logger })));
   app.use(proxies.api);
   app.use(legacyRoutes({ cfg, accounts, authenticator, limits, call: proxies.call }));
   const ui = dashboard({ dir: cfg.STATIC_DIR, logger });

@@ -7,10 +7,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { setUserRole } from '../../gateway/src/cli/user-role';
-import { databaseOf, type Instance } from './instance';
+import type { Instance } from './instance';
+import { ensureOperator } from './operator';
 import { root, spawnService, stopProcess } from './processes';
-import { services, simulator } from './services';
+import { simulator } from './services';
 
 export interface NewmanResult {
   ok: boolean;
@@ -55,10 +55,7 @@ function legacyNotificationRequests(): number {
 }
 
 export async function newmanStep(gatewayUrl: string, instance: Instance, env: NodeJS.ProcessEnv, logDir: string, reportDir: string): Promise<NewmanResult> {
-  const registered = await fetch(`${gatewayUrl}/api/v1/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(operator) });
-  if (registered.status !== 201 && registered.status !== 409) throw new Error(`newman operator: register answered ${registered.status}`);
-  const gateway = services.find((s) => s.name === 'gateway')!;
-  await setUserRole(operator.username, 'operator', { ...env, DATABASE_NAME: databaseOf(gateway, instance), LOG_LEVEL: 'warn' });
+  await ensureOperator(gatewayUrl, instance, env, operator);
 
   const first = runNewman(gatewayUrl, ['Expiry (no device online)'], path.join(reportDir, 'newman-expiry.json'), env);
   const farm = spawnService(simulator, env, logDir, ['--farm', '--telemetry-ms', '0']);

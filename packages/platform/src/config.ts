@@ -14,6 +14,8 @@ export const baseEnv = {
   DATABASE_PORT: z.coerce.number().int().positive().default(5432),
   DATABASE_USER: z.string().default('postgres'),
   DATABASE_PASSWORD: z.string().default(''),
+  /** A statement waiting longer than this for a row or table lock fails (and is retried by its caller) instead of hanging. */
+  DATABASE_LOCK_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
   /** Namespaces Kafka topics and consumer groups so a second stack (tests, benchmarks) can share one Kafka. */
   TOPIC_PREFIX: z.string().regex(/^[a-z0-9._-]*$/).default(''),
