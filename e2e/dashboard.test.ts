@@ -354,7 +354,7 @@ describe('the dashboard in a browser', () => {
 });
 
 /** The test stack's gateway database (scripts/stack/instance.ts names it after the instance), for `user:role`. */
-const gatewayDatabase = process.env.E2E_GATEWAY_DATABASE ?? `ds_gateway_${process.env.TEST_INSTANCE ?? 'test'}`;
+const gatewayDatabase = `ds_gateway_${process.env.E2E_INSTANCE ?? process.env.TEST_INSTANCE ?? 'test'}`;
 
 describe('alarm types', () => {
   let browser: Browser;
