@@ -32,6 +32,20 @@ export const deviceStatusValues = ['online', 'offline'] as const;
 
 export type DeviceTopicKind = 'commands' | 'replies' | 'telemetry' | 'status';
 
+/** What devices publish (device → platform); `commands` is the one kind the platform publishes. */
+export type DeviceUplinkKind = Exclude<DeviceTopicKind, 'commands'>;
+export const deviceUplinkKinds = ['replies', 'telemetry', 'status'] as const satisfies readonly DeviceUplinkKind[];
+
+/** The filter matching one kind of topic of every device: `devices/+/<kind>`. */
+export const deviceTopicFilter = (kind: DeviceTopicKind) => `devices/+/${kind}`;
+
+/**
+ * MQTT 5 user property naming the platform instance that published a command (`devicesaga` for the default stack,
+ * `devicesaga-<instance>` for a test or benchmark stack beside it). Firmware ignores it; the simulator farm of one
+ * instance answers only its own instance's commands, so two stacks on one broker never play each other's devices.
+ */
+export const commandOriginProperty = 'devicesaga-origin';
+
 export const deviceTopics = {
   commands: (deviceId: string) => `devices/${deviceId}/commands`,
   replies: (deviceId: string) => `devices/${deviceId}/replies`,

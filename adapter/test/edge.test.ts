@@ -3,7 +3,7 @@ import type { MqttClient } from 'mqtt';
 import type { DataSource } from 'typeorm';
 import type { EventOf } from '@devicesaga/contracts';
 import { busMigrations, createDataSource, createLogger, handleOnce, openDataSource, testDatabaseName, type Bus, type OutgoingEvent } from '@devicesaga/platform';
-import { DeviceBridge } from '../src/bridge';
+import { DeviceEdge } from '../src/edge';
 import { entities, PendingCommand } from '../src/db/entities';
 import { adapterMigrations } from '../src/db/migrations';
 import { adapterHandlers } from '../src/handlers';
@@ -36,10 +36,10 @@ const bus: Pick<Bus, 'transaction' | 'publish'> = {
 };
 
 let dataSource: DataSource;
-let bridge: DeviceBridge;
+let edge: DeviceEdge;
 const tag = randomUUID().slice(0, 8);
 
-function bridgeDeps(): ConstructorParameters<typeof DeviceBridge>[0] {
+function edgeDeps(): ConstructorParameters<typeof DeviceEdge>[0] {
   return {
     dataSource,
     bus,
@@ -51,9 +51,11 @@ function bridgeDeps(): ConstructorParameters<typeof DeviceBridge>[0] {
       MQTT_CLIENT_ID: `adapter-test-${tag}`,
       MQTT_SHARE_GROUP: `adaptertest${tag}`,
       MQTT_SESSION_EXPIRY_S: 30,
+      MQTT_RECEIVE_MAXIMUM: 1000,
+      MQTT_COMMAND_ORIGIN: `adapter-test-${tag}`,
       REPLY_TIMEOUT_MS: 1000,
-      TIMER_INTERVAL_MS: 100,
-      PUBLISH_TIMEOUT_MS: 2000,
+      REPLY_BATCH_MS: 1,
+      REPLY_BATCH_MAX: 500,
       TELEMETRY_BATCH_MS: 5,
       TELEMETRY_BATCH_MAX: 500,
     },
@@ -69,13 +71,13 @@ beforeAll(async () => {
   );
   await openDataSource(dataSource, logger);
   await dataSource.query('TRUNCATE pending_command, device_presence');
-  bridge = new DeviceBridge(bridgeDeps());
-  await bridge.start();
+  edge = new DeviceEdge(edgeDeps());
+  await edge.start();
 });
 
 afterAll(async () => {
   for (const stop of stoppers) await stop().catch(() => undefined);
-  await bridge?.stop();
+  await edge?.stop();
   await dataSource?.destroy();
   for (const id of created) await deleteDeviceClient(id);
 });
@@ -91,7 +93,7 @@ async function simulated(options: { replyLatencyMs?: number } = {}): Promise<Sim
   const device = new SimulatedDevice({ id, password, mqttUrl: env.url, telemetryMs: 0, sessionExpirySec: 60, ...options });
   stoppers.push(() => device.stop());
   await device.start();
-  await until(`${id} online at the adapter`, () => bridge.isOnline(id));
+  await until(`${id} online at the adapter`, () => edge.isOnline(id));
   return device;
 }
 
@@ -122,7 +124,7 @@ function approved(deviceId: string, over: Partial<EventOf<'dm.value_set_approved
 /** Runs the handler in a real transaction with a context whose emit collects events. */
 async function deliver(event: EventOf<'dm.value_set_approved'>, beforeCommit?: () => Promise<void>): Promise<OutgoingEvent[]> {
   const emitted: OutgoingEvent[] = [];
-  await handleOnce(dataSource, adapterHandlers(bridge)['dm.value_set_approved'], event, {
+  await handleOnce(dataSource, adapterHandlers(edge)['dm.value_set_approved'], event, {
     logger,
     emit: (e) => void emitted.push(e),
     beforeCommit,
@@ -174,7 +176,7 @@ describe('adapter: dm.value_set_approved → device → one outcome', () => {
     });
     expect(await outcome(event.payload.commandId)).toMatchObject({ topic: 'adapter.value_set_sent', payload: { value: 22 } });
     expect(received).toEqual([event.payload.commandId]);
-    expect(bridge.stats.ignoredReplies).toBe(0);
+    expect(edge.replyStats.ignored).toBe(0);
   });
 
   it('on start, publishes again every open command (a crash between commit and publish loses nothing)', async () => {
@@ -183,12 +185,12 @@ describe('adapter: dm.value_set_approved → device → one outcome', () => {
     const received: string[] = [];
     device.on('command', (c) => received.push(c.commandId));
     // The row committed, the publish never happened (as if the adapter died in between).
-    await handleOnce(dataSource, adapterHandlers({ isOnline: () => true, replyTimeoutMs: 60_000, send: () => undefined })['dm.value_set_approved'], event, { logger });
+    await handleOnce(dataSource, adapterHandlers({ isOnline: () => true, replyTimeoutMs: 60_000, dispatch: () => undefined })['dm.value_set_approved'], event, { logger });
     await sleep(300);
     expect(received).toEqual([]);
     // A second replica (its session ends with its connection, so it takes no share of later tests' replies).
-    const deps = bridgeDeps();
-    const restarted = new DeviceBridge({ ...deps, config: { ...deps.config, MQTT_CLIENT_ID: uniqueId('adapter-restarted'), MQTT_SESSION_EXPIRY_S: 0 } });
+    const deps = edgeDeps();
+    const restarted = new DeviceEdge({ ...deps, config: { ...deps.config, MQTT_CLIENT_ID: uniqueId('adapter-restarted'), MQTT_SESSION_EXPIRY_S: 0 } });
     await restarted.start();
     try {
       expect(await outcome(event.payload.commandId)).toMatchObject({ topic: 'adapter.value_set_sent', payload: { value: 24 } });
@@ -213,7 +215,7 @@ describe('adapter: dm.value_set_approved → device → one outcome', () => {
     const got = collect(mute);
     await mute.subscribeAsync(`devices/${id}/commands`, { qos: 1 });
     await mute.publishAsync(`devices/${id}/status`, 'online', { qos: 1, retain: true });
-    await until('online at the adapter', () => bridge.isOnline(id));
+    await until('online at the adapter', () => edge.isOnline(id));
     const event = approved(id);
     await deliver(event);
     expect(await outcome(event.payload.commandId)).toMatchObject({ topic: 'adapter.value_set_error', payload: { reason: 'TIMEOUT' } });
@@ -226,7 +228,7 @@ describe('adapter: dm.value_set_approved → device → one outcome', () => {
   it('when the device goes offline and comes back within the TTL, it gets the command and the saga succeeds', async () => {
     const device = await simulated();
     await device.goOffline();
-    await until('offline at the adapter', () => !bridge.isOnline(device.id));
+    await until('offline at the adapter', () => !edge.isOnline(device.id));
     const event = approved(device.id, { value: 23, expiresAt: new Date(Date.now() + 20_000).toISOString() });
     await deliver(event);
     await sleep(1500); // longer than REPLY_TIMEOUT_MS: an offline device does not time out
@@ -247,11 +249,11 @@ describe('adapter: dm.value_set_approved → device → one outcome', () => {
     const got = collect(raw);
     await raw.subscribeAsync(`devices/${id}/commands`, { qos: 1 });
     await raw.publishAsync(`devices/${id}/status`, 'online', { qos: 1, retain: true });
-    await until('online at the adapter', () => bridge.isOnline(id));
-    const bad = bridge.stats.badMessages;
+    await until('online at the adapter', () => edge.isOnline(id));
+    const bad = edge.replyStats.invalid;
     await raw.publishAsync(`devices/${id}/replies`, 'not json at all', { qos: 1 });
     await raw.publishAsync(`devices/${id}/replies`, JSON.stringify({ commandId: 'nope', status: 'accepted' }), { qos: 1 });
-    await until('garbage counted', () => bridge.stats.badMessages >= bad + 2);
+    await until('garbage counted', () => edge.replyStats.invalid >= bad + 2);
     const event = approved(id);
     await deliver(event);
     await until('the command at the device', () => got.length > 0);
@@ -270,9 +272,9 @@ describe('adapter: dm.value_set_approved → device → one outcome', () => {
     const event = approved(device.id);
     await deliver(event);
     await outcome(event.payload.commandId);
-    const before = bridge.stats.published;
+    const before = edge.publisher.stats.published;
     await deliver(event);
-    expect(bridge.stats.published).toBe(before);
+    expect(edge.publisher.stats.published).toBe(before);
   });
 });
 
@@ -297,12 +299,12 @@ describe('adapter: presence and telemetry', () => {
     await raw.publishAsync(`devices/${id}/status`, 'online', { qos: 1, retain: true });
     const presenceRows = async () => (await dataSource.query<unknown[]>('SELECT 1 FROM device_presence WHERE device_id = $1', [id])).length;
     await until('the presence row', async () => (await presenceRows()) === 1);
-    const bad = bridge.stats.badMessages;
+    const bad = edge.stats.invalidStatus;
     // what device-service does when the device is deleted: an empty retained message clears the topic
     await raw.publishAsync(`devices/${id}/status`, '', { qos: 1, retain: true });
-    await until('offline at the adapter', () => !bridge.isOnline(id));
+    await until('offline at the adapter', () => !edge.isOnline(id));
     await until('the presence row gone', async () => (await presenceRows()) === 0);
-    expect(bridge.stats.badMessages).toBe(bad);
+    expect(edge.stats.invalidStatus).toBe(bad);
   });
 
   it('telemetry becomes adapter.measure_received through bus.publish', async () => {
