@@ -157,6 +157,16 @@ export class DeviceEdge implements CommandDispatch {
     await Promise.all([this.control?.end(), this.telemetryConnection?.end()]);
   }
 
+  /**
+   * Drops both MQTT connections at once, acknowledging nothing more: what was not yet PUBACKed stays with the broker
+   * for the session's next connection — what a crash does (tests use it to play one).
+   */
+  async abort(): Promise<void> {
+    await this.deadlines.stop();
+    for (const k of deviceUplinkKinds) this.entryPoints[k].stop();
+    await Promise.all([this.control?.abort(), this.telemetryConnection?.abort()]);
+  }
+
   /** After an approval batch committed: watch the commands' deadlines and publish the open ones. */
   dispatch(recorded: RecordedCommand[]): void {
     const now = Date.now();

@@ -29,6 +29,8 @@ export interface MqttConnection {
   closeGate(): void;
   /** Disconnects (after `closeGate` and the sinks' drain); waits at most `timeoutMs` for outgoing PUBACKs. */
   end(timeoutMs?: number): Promise<void>;
+  /** Drops the connection at once: nothing more is acknowledged on it (what a crash does). */
+  abort(): Promise<void>;
 }
 
 /**
@@ -115,6 +117,10 @@ export async function connectMqtt(
     },
     closeGate() {
       gateOpen = false;
+    },
+    async abort() {
+      gateOpen = false;
+      await new Promise<void>((resolve) => client.end(true, () => resolve()));
     },
     async end(timeoutMs = 2000) {
       let timer: NodeJS.Timeout | undefined;
