@@ -87,3 +87,47 @@ export async function until<T>(what: string, predicate: () => T | undefined | fa
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * A TCP proxy in front of the broker that can be cut: `down()` drops every connection through it and refuses new
+ * ones (a broker outage as a device sees it, without stopping the shared broker), `up()` lets them in again.
+ */
+export async function brokerProxy(): Promise<{ url: string; down(): void; up(): void; close(): Promise<void> }> {
+  const { createServer, connect } = await import('node:net');
+  const target = new URL(mqttEnv().url);
+  const sockets = new Set<import('node:net').Socket>();
+  let open = true;
+  const server = createServer((client) => {
+    if (!open) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(Number(target.port || 1883), target.hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.setNoDelay(true);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => undefined);
+    }
+    client.pipe(upstream).pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address() as import('node:net').AddressInfo;
+  return {
+    url: `mqtt://127.0.0.1:${address.port}`,
+    down() {
+      open = false;
+      for (const s of sockets) s.destroy();
+    },
+    up() {
+      open = true;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
