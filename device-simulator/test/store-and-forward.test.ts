@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { MqttClient } from 'mqtt';
+import mqtt, { type MqttClient } from 'mqtt';
 import { SimulatedDevice } from '../src/device';
 import { Farm } from '../src/farm';
 import { TelemetryStore } from '../src/store/telemetry-store';
@@ -100,7 +100,8 @@ describe('the simulator farm of one stack', () => {
     const handled: string[] = [];
     farm.on('command', (deviceId, c) => deviceId === id && handled.push(c.commandId));
     await farm.start();
-    const platform = await connectAs(env.adapterUsername, env.adapterPassword);
+    // MQTT 5, as the adapter: user properties exist only there
+    const platform = await mqtt.connectAsync(env.url, { username: env.adapterUsername, password: env.adapterPassword, clientId: uniqueId('test'), protocolVersion: 5 });
     try {
       const seen = collect(platform);
       await platform.subscribeAsync(`devices/${id}/replies`, { qos: 1 });
