@@ -553,14 +553,21 @@ provision_mosquitto() {
   }
   # Mosquitto 2.0 checks subscribe ACLs against the full filter, so shared subscriptions
   # ($share/<group>/...) need their own patterns.
+  # The service accounts also get `<name>/devices/...` (MQTT_TOPIC_ROOT): a benchmark's adapter and farm under a root
+  # of their own, whose traffic no other stack on the broker sees.
   ensure_role svc-adapter \
     subscribePattern 'devices/+/replies' subscribePattern 'devices/+/telemetry' subscribePattern 'devices/+/status' \
     subscribePattern '$share/+/devices/+/replies' subscribePattern '$share/+/devices/+/telemetry' \
     subscribePattern '$share/+/devices/+/status' \
-    publishClientSend 'devices/+/commands'
+    publishClientSend 'devices/+/commands' \
+    subscribePattern '+/devices/+/replies' subscribePattern '+/devices/+/telemetry' subscribePattern '+/devices/+/status' \
+    subscribePattern '$share/+/+/devices/+/replies' subscribePattern '$share/+/+/devices/+/telemetry' \
+    publishClientSend '+/devices/+/commands'
   ensure_role svc-simulator \
     subscribePattern 'devices/+/commands' subscribePattern '$share/+/devices/+/commands' \
-    publishClientSend 'devices/+/replies' publishClientSend 'devices/+/telemetry' publishClientSend 'devices/+/status'
+    publishClientSend 'devices/+/replies' publishClientSend 'devices/+/telemetry' publishClientSend 'devices/+/status' \
+    subscribePattern '+/devices/+/commands' \
+    publishClientSend '+/devices/+/replies' publishClientSend '+/devices/+/telemetry' publishClientSend '+/devices/+/status'
   # device-service administers through the admin account, and clears a deleted device's retained status
   ensure_role admin publishClientSend 'devices/+/status'
   ensure_client svc-adapter "$(cred MQTT_ADAPTER_PASSWORD)" svc-adapter

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { topicRootPattern } from '@devicesaga/contracts';
 import { loadConfig } from '@devicesaga/platform';
 
 export const adapterEnv = {
@@ -17,6 +18,8 @@ export const adapterEnv = {
    * upper bound of a reply or telemetry batch, since a message is acknowledged only once it is durable.
    */
   MQTT_RECEIVE_MAXIMUM: z.coerce.number().int().min(1).max(65535).default(4000),
+  /** Device topics: `devices/<id>/<kind>`; a benchmark's own `<name>/devices` keeps its traffic from other stacks. */
+  MQTT_TOPIC_ROOT: z.string().regex(topicRootPattern).default('devices'),
   /** Named in every command it publishes (MQTT 5 user property), so a simulator farm answers only its own stack. */
   MQTT_COMMAND_ORIGIN: z.string().min(1).max(64).default('devicesaga'),
   REPLY_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
@@ -41,6 +44,7 @@ export type EdgeConfig = Pick<
   | 'MQTT_SESSION_EXPIRY_S'
   | 'MQTT_RECEIVE_MAXIMUM'
   | 'MQTT_COMMAND_ORIGIN'
+  | 'MQTT_TOPIC_ROOT'
   | 'REPLY_TIMEOUT_MS'
   | 'REPLY_BATCH_MS'
   | 'REPLY_BATCH_MAX'

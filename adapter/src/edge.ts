@@ -52,7 +52,7 @@ export class DeviceEdge implements CommandDispatch {
   constructor(private readonly deps: EdgeDeps) {
     const { config, logger, bus } = deps;
     this.deadlines = new DeadlineTimers((ids) => this.closeOverdue(ids), logger);
-    this.publisher = new CommandPublisher(() => this.control?.client, config.MQTT_COMMAND_ORIGIN, logger);
+    this.publisher = new CommandPublisher(() => this.control?.client, config.MQTT_COMMAND_ORIGIN, config.MQTT_TOPIC_ROOT, logger);
     this.replies = repliesEntryPoint({
       bus,
       logger,
@@ -124,7 +124,10 @@ export class DeviceEdge implements CommandDispatch {
     const filters = (connection: 'control' | 'telemetry') =>
       deviceUplinkKinds
         .filter((kind) => subscriptionOf[kind].connection === connection)
-        .map((kind) => (subscriptionOf[kind].shared ? `$share/${config.MQTT_SHARE_GROUP}/${deviceTopicFilter(kind)}` : deviceTopicFilter(kind)));
+        .map((kind) => {
+          const filter = deviceTopicFilter(kind, config.MQTT_TOPIC_ROOT);
+          return subscriptionOf[kind].shared ? `$share/${config.MQTT_SHARE_GROUP}/${filter}` : filter;
+        });
     const sink = (topic: string, payload: Buffer, settle: Settle) => this.route(topic, payload, settle);
     // the control connection keeps the client id of the adapter's session (its queued replies come back with it)
     this.control = await connectMqtt({ ...settings, clientId: config.MQTT_CLIENT_ID }, filters('control'), sink, logger);
@@ -192,7 +195,7 @@ export class DeviceEdge implements CommandDispatch {
   }
 
   private route(topic: string, payload: Buffer, settle: Settle): void {
-    const t = parseDeviceTopic(topic);
+    const t = parseDeviceTopic(topic, this.deps.config.MQTT_TOPIC_ROOT);
     if (!t || t.kind === 'commands') {
       this.stats.unexpectedTopic++;
       this.deps.logger.warn({ topic }, 'message on an unexpected topic dropped');

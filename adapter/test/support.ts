@@ -80,6 +80,7 @@ export function edgeConfig(over: Partial<EdgeConfig> = {}): EdgeConfig {
     MQTT_SESSION_EXPIRY_S: 60,
     MQTT_RECEIVE_MAXIMUM: 1000,
     MQTT_COMMAND_ORIGIN: `adapter-test-${tag}`,
+    MQTT_TOPIC_ROOT: 'devices',
     REPLY_TIMEOUT_MS: 60_000,
     REPLY_BATCH_MS: 1,
     REPLY_BATCH_MAX: 1000,

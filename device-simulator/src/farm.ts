@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { MqttClient } from 'mqtt';
 import { DeviceState, profiles, type CommandDecision, type Profile } from './profile';
-import { commandOriginProperty } from '@devicesaga/contracts';
-import { deviceIdOfCommandsTopic, parseCommand, topics, type CommandMessage, type ReplyMessage } from './protocol';
+import { commandOriginProperty, defaultTopicRoot, parseDeviceTopic, topicsUnder } from '@devicesaga/contracts';
+import { parseCommand, type CommandMessage, type ReplyMessage } from './protocol';
 import { newStats, openClient, silentLogger, type SimLogger, type Stats } from './mqtt';
 import { TelemetryForwarder } from './forwarder';
 import { TelemetryStore } from './store/telemetry-store';
@@ -20,12 +20,14 @@ export interface FarmOptions {
   clientId?: string;
   /**
    * The adapter whose commands this farm answers (the `devicesaga-origin` user property it stamps on each command):
-   * a command from another stack on the same broker is left to that stack's farm. Commands without the property are
-   * answered. Default `devicesaga` (the default stack).
+   * a command from another stack on the same broker — or without an origin — is left alone. Default `devicesaga`
+   * (the default stack's adapter).
    */
   origin?: string;
   /** Where unsent telemetry waits (store and forward); default in memory. */
   store?: TelemetryStore;
+  /** Device topics' root (`devices`, or a benchmark's `<name>/devices`, as its adapter's MQTT_TOPIC_ROOT). */
+  topicRoot?: string;
   profile?: Profile;
   /** Devices to announce online at start (others join when their first command arrives). */
   deviceIds?: string[];
@@ -63,6 +65,8 @@ export class Farm extends EventEmitter<FarmEvents> {
   private readonly logger: SimLogger;
   private readonly telemetryMs: number;
   private readonly origin: string;
+  private readonly topicRoot: string;
+  private readonly topics: ReturnType<typeof topicsUnder>;
   private readonly ownStore: boolean;
   readonly store: TelemetryStore;
   readonly forwarder: TelemetryForwarder;
@@ -75,11 +79,13 @@ export class Farm extends EventEmitter<FarmEvents> {
     this.logger = options.logger ?? silentLogger;
     this.telemetryMs = options.telemetryMs ?? 1000;
     this.origin = options.origin ?? defaultOrigin;
+    this.topicRoot = options.topicRoot ?? defaultTopicRoot;
+    this.topics = topicsUnder(this.topicRoot);
     this.ownStore = !options.store;
     this.store = options.store ?? new TelemetryStore();
     this.forwarder = new TelemetryForwarder({
       store: this.store,
-      topicOf: topics.telemetry,
+      topicOf: this.topics.telemetry,
       window: 1000,
       logger: this.logger,
       onAcked: () => this.stats.telemetrySent++,
@@ -102,7 +108,7 @@ export class Farm extends EventEmitter<FarmEvents> {
       this.client = c;
       c.on('message', (topic, payload, packet) => {
         const origin = packet.properties?.userProperties?.[commandOriginProperty];
-        if (origin !== undefined && origin !== this.origin) {
+        if (origin !== this.origin) {
           this.foreignCommands++;
           return;
         }
@@ -113,8 +119,8 @@ export class Farm extends EventEmitter<FarmEvents> {
       this.client = undefined;
       throw err;
     });
-    const granted = await client.subscribeAsync(topics.commands('+'), { qos: 1 });
-    if (granted.some((g) => g.qos > 2)) throw new Error(`subscription to ${topics.commands('+')} refused (ACL of ${this.options.username}?)`);
+    const granted = await client.subscribeAsync(this.topics.commands('+'), { qos: 1 });
+    if (granted.some((g) => g.qos > 2)) throw new Error(`subscription to ${this.topics.commands('+')} refused (ACL of ${this.options.username}?)`);
     for (const id of this.options.deviceIds ?? []) this.device(id);
     this.forwarder.attach(client);
     if (this.telemetryMs > 0) this.ticker = setInterval(() => this.measureDue(), Math.min(50, this.telemetryMs));
@@ -128,7 +134,7 @@ export class Farm extends EventEmitter<FarmEvents> {
     this.client = undefined;
     this.forwarder.detach();
     if (client.connected) {
-      await Promise.all(this.deviceIds.map((id) => client.publishAsync(topics.status(id), 'offline', { qos: 1, retain: true })));
+      await Promise.all(this.deviceIds.map((id) => client.publishAsync(this.topics.status(id), 'offline', { qos: 1, retain: true })));
     }
     await client.endAsync(!client.connected);
     this.forwarder.flushDeletes();
@@ -146,15 +152,16 @@ export class Farm extends EventEmitter<FarmEvents> {
       };
       this.devices.set(id, d);
       this.stats.online = this.devices.size;
-      this.client?.publish(topics.status(id), 'online', { qos: 1, retain: true });
+      this.client?.publish(this.topics.status(id), 'online', { qos: 1, retain: true });
       this.emit('device', id);
     }
     return d;
   }
 
   private onMessage(topic: string, payload: Buffer): void {
-    const id = deviceIdOfCommandsTopic(topic);
-    if (!id) return;
+    const t = parseDeviceTopic(topic, this.topicRoot);
+    if (t?.kind !== 'commands') return;
+    const id = t.deviceId;
     const parsed = parseCommand(payload);
     if (!parsed.ok) {
       this.logger.warn({ deviceId: id, error: parsed.error }, 'invalid command ignored');
@@ -167,7 +174,7 @@ export class Farm extends EventEmitter<FarmEvents> {
       return;
     }
     const send = () => {
-      this.client?.publish(topics.replies(id), JSON.stringify(decision.reply), { qos: 1 }, (err) => {
+      this.client?.publish(this.topics.replies(id), JSON.stringify(decision.reply), { qos: 1 }, (err) => {
         if (err) return;
         if (decision.reply.status === 'accepted') this.stats.accepted++;
         else this.stats.refused++;

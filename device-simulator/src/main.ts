@@ -23,6 +23,7 @@ usage: npx tsx device-simulator/src/main.ts [options]
   --client-id <id>            the farm's MQTT client id (default $MQTT_SIMULATOR_CLIENT_ID or ${defaultFarmClientId})
   --origin <name>             the farm answers only commands from this adapter (default $MQTT_COMMAND_ORIGIN or
                               ${defaultOrigin}); a stack instance sets both (scripts/stack/instance.ts)
+  --topic-root <root>         the farm's device topics: devices (default, $MQTT_TOPIC_ROOT) or <name>/devices
   --reply-latency-ms <ms>     delay before each reply (default 0)
   --refusal-rate <0..1>       share of valid commands refused anyway (default 0)
   --offline-every-s <s>       devices go offline at random, on average every <s> seconds (with --offline-for-s)
@@ -54,6 +55,7 @@ export async function cli(argv: string[]): Promise<void> {
       store: { type: 'string' },
       'client-id': { type: 'string' },
       origin: { type: 'string' },
+      'topic-root': { type: 'string' },
       'reply-latency-ms': { type: 'string' },
       'refusal-rate': { type: 'string' },
       'offline-every-s': { type: 'string' },
@@ -106,7 +108,8 @@ export async function cli(argv: string[]): Promise<void> {
     if (!password) throw new Error('MQTT_SIMULATOR_PASSWORD is not set (source infra/.run/env)');
     const farmDevices = (values['farm-devices'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
     const origin = values.origin ?? process.env.MQTT_COMMAND_ORIGIN ?? defaultOrigin;
-    farm = new Farm({ ...common, username, password, clientId, origin, store, deviceIds: farmDevices, logger });
+    const topicRoot = values['topic-root'] ?? process.env.MQTT_TOPIC_ROOT ?? 'devices';
+    farm = new Farm({ ...common, username, password, clientId, origin, store, topicRoot, deviceIds: farmDevices, logger });
   }
 
   const stats = (): Stats => {

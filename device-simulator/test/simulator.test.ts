@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { MqttClient } from 'mqtt';
+import mqtt, { type MqttClient } from 'mqtt';
 import { SimulatedDevice } from '../src/device';
 import { Farm } from '../src/farm';
 import { collect, connectAs, createDeviceClient, deleteDeviceClient, mqttEnv, sleep, uniqueId, until } from './support';
@@ -94,28 +94,32 @@ describe('SimulatedDevice on its own credentials', () => {
 
 describe('Farm on the simulator service account', () => {
   it('answers for a device id it has never seen, and announces it online', async () => {
+    const origin = uniqueId('origin');
     const farm = new Farm({
       mqttUrl: env.url,
       username: env.simulatorUsername,
       password: env.simulatorPassword,
       clientId: uniqueId('farm'),
+      origin,
       telemetryMs: 100,
       sessionExpirySec: 60,
     });
     await farm.start();
-    const platform = await connectAs(env.adapterUsername, env.adapterPassword);
+    // plays its adapter: MQTT 5, each command stamped with the farm's origin
+    const platform = await mqtt.connectAsync(env.url, { username: env.adapterUsername, password: env.adapterPassword, clientId: uniqueId('test'), protocolVersion: 5 });
+    const properties = { userProperties: { 'devicesaga-origin': origin } };
     try {
       const seen = collect(platform);
       const id = uniqueId('farmdev');
       await platform.subscribeAsync([`devices/${id}/replies`, `devices/${id}/status`, `devices/${id}/telemetry`], { qos: 1 });
       const c = command(30);
-      await platform.publishAsync(`devices/${id}/commands`, JSON.stringify(c), { qos: 1 });
+      await platform.publishAsync(`devices/${id}/commands`, JSON.stringify(c), { qos: 1, properties });
       const reply = await until('the reply', () => seen.find((m) => m.topic === `devices/${id}/replies`));
       expect(JSON.parse(reply.text)).toMatchObject({ commandId: c.commandId, status: 'accepted', value: 30 });
       await until('online status', () => seen.some((m) => m.topic === `devices/${id}/status` && m.text === 'online'));
       await until('telemetry', () => seen.some((m) => m.topic === `devices/${id}/telemetry`));
       const refused = command(80);
-      await platform.publishAsync(`devices/${id}/commands`, JSON.stringify(refused), { qos: 1 });
+      await platform.publishAsync(`devices/${id}/commands`, JSON.stringify(refused), { qos: 1, properties });
       const second = await until('the refusal', () =>
         seen.find((m) => m.topic === `devices/${id}/replies` && m.text.includes(refused.commandId)),
       );

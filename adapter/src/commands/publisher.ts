@@ -1,5 +1,5 @@
 import type { MqttClient } from 'mqtt';
-import { commandOriginProperty, deviceTopics, type DeviceCommandMessage } from '@devicesaga/contracts';
+import { commandOriginProperty, topicsUnder, type DeviceCommandMessage } from '@devicesaga/contracts';
 import type { Logger } from '@devicesaga/platform';
 import type { PendingCommand } from '../db/entities';
 
@@ -7,13 +7,16 @@ import type { PendingCommand } from '../db/entities';
 export class CommandPublisher {
   readonly stats = { published: 0, republished: 0, failed: 0 };
   private readonly properties;
+  private readonly topics;
 
   constructor(
     private readonly client: () => MqttClient | undefined,
     origin: string,
+    topicRoot: string,
     private readonly logger: Logger,
   ) {
     this.properties = { userProperties: { [commandOriginProperty]: origin } };
+    this.topics = topicsUnder(topicRoot);
   }
 
   /**
@@ -34,7 +37,7 @@ export class CommandPublisher {
         value: cmd.value,
         expiresAt: cmd.expiresAt.toISOString(),
       };
-      client.publish(deviceTopics.commands(cmd.deviceId), JSON.stringify(message), { qos: 1, properties: this.properties }, (err) => {
+      client.publish(this.topics.commands(cmd.deviceId), JSON.stringify(message), { qos: 1, properties: this.properties }, (err) => {
         if (err) {
           this.stats.failed++;
           this.logger.error({ err, commandId: cmd.commandId, deviceId: cmd.deviceId }, 'command publish failed');
