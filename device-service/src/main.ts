@@ -2,6 +2,9 @@ import type { Server } from 'node:http';
 import {
   closeServer,
   busFromConfig,
+  createRedis,
+  publishAccessChanged,
+  requireUser,
   groupId,
   createHttpApp,
   createLogger,
@@ -16,6 +19,7 @@ import {
 import { config } from './config';
 import { deviceDataSource } from './db/data-source';
 import { createHandlers } from './handlers';
+import { internalAccessRoutes } from './http/internal-access';
 import { apiRoutes } from './http/routes';
 import { DynsecClient } from './mqtt/dynsec';
 import type { SagaSettings } from './saga/saga';
@@ -79,7 +83,13 @@ export async function start(overrides: Record<string, string | number | boolean>
         ...(bus ? { bus: () => (bus.relay ? Promise.resolve() : Promise.reject(new Error('outbox relay not started'))) } : {}),
       },
     });
-    app.use('/api/v1', apiRoutes({ dataSource, dynsec, jwt: cfg, logger: log }));
+    const redis = createRedis(cfg.REDIS_URL, log);
+    stops.push(async () => {
+      await redis.quit();
+    });
+    const accessChanged = () => publishAccessChanged(redis, log);
+    app.use('/api/v1', apiRoutes({ dataSource, dynsec, jwt: cfg, logger: log, accessChanged }));
+    app.use('/internal/v1', requireUser(cfg), internalAccessRoutes(dataSource));
     finish(app, log);
     const server: Server = await listen(app, cfg.PORT);
     stops.push(() => closeServer(server));

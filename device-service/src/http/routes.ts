@@ -12,6 +12,8 @@ export interface RouteDeps {
   dynsec: Pick<DynsecClient, 'createDeviceClient' | 'setDevicePassword' | 'deleteDeviceClient'>;
   jwt: JwtSettings;
   logger: Logger;
+  /** Tells the services' access caches that who may access what changed (after the change committed). */
+  accessChanged: () => void;
 }
 
 const idParams = z.object({ id: z.uuid() });
@@ -92,7 +94,7 @@ const SENSOR_SELECT = `SELECT s.id, s.device_id, s.parameter, s.value::float8 AS
 
 /** Every route under /api/v1; every object is authorized: what the caller may not see answers 404. */
 export function apiRoutes(deps: RouteDeps): Router {
-  const { dataSource: ds, dynsec, logger } = deps;
+  const { dataSource: ds, dynsec, logger, accessChanged } = deps;
   const personal = new PersonalGroups(ds);
   const r = Router();
   r.use(requireUser(deps.jwt));
@@ -194,6 +196,7 @@ export function apiRoutes(deps: RouteDeps): Router {
         await dynsec.deleteDeviceClient(id).catch((e: unknown) => logger.error({ err: e, deviceId: id }, 'could not remove the MQTT client of a device that failed to save'));
         throw err;
       }
+      accessChanged();
       logger.info({ deviceId: id, groupId }, 'device created');
       res
         .status(201)
@@ -253,6 +256,7 @@ export function apiRoutes(deps: RouteDeps): Router {
       // Credentials first: a device that is going away must not keep talking.
       await dynsec.deleteDeviceClient(id);
       await ds.query(`DELETE FROM devices WHERE id = $1`, [id]);
+      accessChanged();
       logger.info({ deviceId: id }, 'device deleted');
       res.status(204).end();
     }),
@@ -375,6 +379,7 @@ export function apiRoutes(deps: RouteDeps): Router {
       const { id } = await memberGroup(req, res);
       const body = parseOrThrow(memberBody, req.body, 'body');
       await ds.query(`INSERT INTO memberships (user_group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [id, body.userId]);
+      accessChanged();
       res.status(201).json({ userGroupId: id, userId: body.userId });
     }),
   );
@@ -390,6 +395,7 @@ export function apiRoutes(deps: RouteDeps): Router {
         body.deviceGroupId,
         user.id,
       ]);
+      accessChanged();
       res.status(201).json({ userGroupId: id, deviceGroupId: body.deviceGroupId });
     }),
   );
@@ -404,6 +410,7 @@ export function apiRoutes(deps: RouteDeps): Router {
       const rows: unknown = await ds.query(`DELETE FROM grants WHERE user_group_id = $1 AND device_group_id = $2 RETURNING 1`, [p.id, p.deviceGroupId]);
       const deleted = Array.isArray(rows) && Array.isArray(rows[0]) ? rows[0].length : 0;
       if (!deleted) throw AppError.notFound('grant');
+      accessChanged();
       res.status(204).end();
     }),
   );

@@ -9,9 +9,20 @@ export interface JwtSettings {
   JWT_AUDIENCE: string;
 }
 
+export type Role = 'user' | 'operator';
+
 export interface AuthUser {
   id: string;
   email: string;
+  /** The login name (being introduced: absent in tokens issued before it). */
+  username?: string;
+  /** Operators also manage parameters, alarm types and the DLQ (DESIGN.md §5); absent means 'user'. */
+  role?: Role;
+}
+
+/** Operators only: 403 for everyone else. */
+export function requireOperator(user: AuthUser): void {
+  if (user.role !== 'operator') throw AppError.forbidden('operators only');
 }
 
 const ALG = 'HS256';

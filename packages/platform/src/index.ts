@@ -10,3 +10,5 @@ export * from './lifecycle';
 export * from './bus/index';
 export * from './bus-from-config';
 export * from './http-shell';
+export * from './access';
+export * from './tracing';

@@ -54,8 +54,21 @@ export function subjectOf(topic: Topic): string {
   return `${topic}-value`;
 }
 
-/** JSON Schema (draft-07, with `$schema`, as the registry requires) of a topic's message. */
+/**
+ * JSON Schema (draft-07, with `$schema`, as the registry requires) of a topic's message. Without `format` keywords:
+ * draft-07 validators such as Ajv (what `@kafkajs/confluent-schema-registry` uses) refuse a schema whose formats they
+ * do not know (`unknown format "uuid" ignored in schema`), and zod states each format as a `pattern` too, which every
+ * validator applies.
+ */
 export function jsonSchemaOf(topic: Topic): Record<string, unknown> {
-  const schema = z.toJSONSchema(messageSchema(topic), { target: 'draft-7', io: 'input' }) as Record<string, unknown>;
+  const schema = withoutFormats(z.toJSONSchema(messageSchema(topic), { target: 'draft-7', io: 'input' })) as Record<string, unknown>;
   return { ...schema, $schema: 'http://json-schema.org/draft-07/schema#', title: topic };
+}
+
+function withoutFormats(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(withoutFormats);
+  if (node === null || typeof node !== 'object') return node;
+  const entries = Object.entries(node as Record<string, unknown>);
+  const hasPattern = entries.some(([k]) => k === 'pattern');
+  return Object.fromEntries(entries.filter(([k, v]) => !(k === 'format' && typeof v === 'string' && hasPattern)).map(([k, v]) => [k, withoutFormats(v)]));
 }

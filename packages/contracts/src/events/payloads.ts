@@ -87,24 +87,37 @@ export const adapterDeviceStatus = z.object({
   at: timestamp,
 });
 
-export const alarmSeverity = z.enum(['INFO', 'WARNING', 'MINOR', 'MAJOR', 'CRITICAL']);
+/** The original system's red and orange zones, as four severities (most severe first). */
+export const alarmSeverity = z.enum(['CRITICAL', 'MAJOR', 'MINOR', 'WARNING']);
 
-export const alarmCreated = z.object({
+/** What every alarm event says about the alarm. */
+const alarmFields = {
   alarmId: id,
-  ruleId: id,
-  deviceId: id,
-  parameter: z.string(),
-  value: finite,
+  alarmTypeId: id,
+  /** The alarm type's name, e.g. "High temperature". */
+  name: z.string().min(1).max(200),
   severity: alarmSeverity,
-  message: z.string(),
+  deviceId: id,
+  sensorId: id,
+  parameter: z.string().min(1).max(64),
+};
+
+/** An alarm type's condition held (after its minimum duration): one active alarm per (device, sensor, alarm type). */
+export const alarmCreated = z.object({
+  ...alarmFields,
+  /** The value that raised it. */
+  value: finite,
   raisedAt: timestamp,
 });
 
+/** The condition ended (value out of the range by the hysteresis), or a person cleared it (`clearedBy`). */
 export const alarmCleared = z.object({
-  alarmId: id,
-  ruleId: id,
-  deviceId: id,
+  ...alarmFields,
+  /** The last value seen while it was active. */
+  value: finite,
+  occurrences: z.number().int().positive(),
   clearedAt: timestamp,
+  /** The user who cleared it, or null when the value left the range. */
   clearedBy: id.nullable(),
 });
 
