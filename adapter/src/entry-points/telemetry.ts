@@ -45,7 +45,8 @@ export function telemetryEntryPoint(deps: TelemetryDeps): EntryPoint & { stats: 
 
   const batcher = new MicroBatcher<ReceivedTelemetry>({
     name: 'telemetry',
-    flush: (batch) => deps.bus.publish(batch.length === 1 ? batch[0]!.events : batch.flatMap((t) => t.events)),
+    // payloads built from telemetry parsed by the contract's schema (domain/protocol.ts): not checked a second time
+    flush: (batch) => deps.bus.publish(batch.length === 1 ? batch[0]!.events : batch.flatMap((t) => t.events), { prevalidated: true }),
     done: (batch) => {
       let readings = 0;
       for (const t of batch) {
