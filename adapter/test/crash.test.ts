@@ -5,7 +5,7 @@ import type { MqttClient } from 'mqtt';
 import type { DataSource } from 'typeorm';
 import { createKafkaClient, createLogger, handleOnce, testDatabaseName, type KafkaClient, type RawConsumer } from '@devicesaga/platform';
 import { adapterHandlers } from '../src/handlers';
-import { connectAs, createDeviceClient, deleteDeviceClient, mqttEnv, sleep, uniqueId, until } from '../../device-simulator/test/support';
+import { connectAs, createDeviceClient, deleteDeviceClient, mqttEnv, sleep, uniqueId, until, testRoot } from '../../device-simulator/test/support';
 import { adapterTestDatabase, approved, recordOnly } from './support';
 
 jest.setTimeout(120_000);
@@ -38,6 +38,7 @@ async function startAdapter(): Promise<{ child: ChildProcess; port: number }> {
       MQTT_CLIENT_ID: `adapter-crash-${tag}`,
       MQTT_SHARE_GROUP: `crash${tag}`,
       MQTT_SESSION_EXPIRY_S: '120',
+      MQTT_TOPIC_ROOT: testRoot,
       REPLY_TIMEOUT_MS: '120000',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -90,12 +91,16 @@ describe('adapter: killed in the middle of a reply batch', () => {
     await blocker.query('BEGIN');
     await blocker.query('SELECT 1 FROM pending_command WHERE command_id = ANY($1::uuid[]) FOR UPDATE', [ids]);
     const received = await metric(first.port, 'adapter_replies_received_total');
-    await Promise.all(ids.map((commandId) => device.publishAsync(`devices/${deviceId}/replies`, JSON.stringify({ commandId, status: 'accepted', value: 21.5 }), { qos: 1 })));
-    await until('the replies at the adapter', async () => (await metric(first.port, 'adapter_replies_received_total')) >= received + 50);
-    await until('its transaction waiting on the lock', async () => {
-      const [r] = await dataSource.query<{ n: string }[]>(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
-      return Number(r?.n) > 0;
-    });
+    await Promise.all(ids.map((commandId) => device.publishAsync(`${testRoot}/${deviceId}/replies`, JSON.stringify({ commandId, status: 'accepted', value: 21.5 }), { qos: 1 })));
+    await until('the replies at the adapter', async () => (await metric(first.port, 'adapter_replies_received_total')) >= received + 50, 30_000);
+    await until(
+      'its transaction waiting on the lock',
+      async () => {
+        const [r] = await dataSource.query<{ n: string }[]>(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+        return Number(r?.n) > 0;
+      },
+      30_000,
+    );
 
     first.child.kill('SIGKILL');
     await new Promise((resolve) => first.child.once('exit', resolve));

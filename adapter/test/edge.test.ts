@@ -8,7 +8,7 @@ import { entities, PendingCommand } from '../src/db/entities';
 import { adapterMigrations } from '../src/db/migrations';
 import { adapterHandlers } from '../src/handlers';
 import { SimulatedDevice } from '../../device-simulator/src/device';
-import { collect, connectAs, createDeviceClient, deleteDeviceClient, mqttEnv, sleep, uniqueId, until } from '../../device-simulator/test/support';
+import { collect, connectAs, createDeviceClient, deleteDeviceClient, mqttEnv, sleep, uniqueId, until, testRoot } from '../../device-simulator/test/support';
 
 jest.setTimeout(30_000);
 const env = mqttEnv();
@@ -53,7 +53,7 @@ function edgeDeps(): ConstructorParameters<typeof DeviceEdge>[0] {
       MQTT_SESSION_EXPIRY_S: 30,
       MQTT_RECEIVE_MAXIMUM: 1000,
       MQTT_COMMAND_ORIGIN: `adapter-test-${tag}`,
-      MQTT_TOPIC_ROOT: 'devices',
+      MQTT_TOPIC_ROOT: testRoot,
       REPLY_TIMEOUT_MS: 1000,
       REPLY_BATCH_MS: 1,
       REPLY_BATCH_MAX: 500,
@@ -91,7 +91,7 @@ async function newDevice(prefix = 'dev'): Promise<{ id: string; password: string
 
 async function simulated(options: { replyLatencyMs?: number } = {}): Promise<SimulatedDevice> {
   const { id, password } = await newDevice('sim');
-  const device = new SimulatedDevice({ id, password, mqttUrl: env.url, telemetryMs: 0, sessionExpirySec: 60, ...options });
+  const device = new SimulatedDevice({ topicRoot: testRoot, id, password, mqttUrl: env.url, telemetryMs: 0, sessionExpirySec: 60, ...options });
   stoppers.push(() => device.stop());
   await device.start();
   await until(`${id} online at the adapter`, () => edge.isOnline(id));
@@ -216,8 +216,8 @@ describe('adapter: dm.value_set_approved → device → one outcome', () => {
     const mute = await connectAs(id, password, id);
     stoppers.push(() => mute.endAsync());
     const got = collect(mute);
-    await mute.subscribeAsync(`devices/${id}/commands`, { qos: 1 });
-    await mute.publishAsync(`devices/${id}/status`, 'online', { qos: 1, retain: true });
+    await mute.subscribeAsync(`${testRoot}/${id}/commands`, { qos: 1 });
+    await mute.publishAsync(`${testRoot}/${id}/status`, 'online', { qos: 1, retain: true });
     await until('online at the adapter', () => edge.isOnline(id));
     const event = approved(id);
     await deliver(event);
@@ -225,7 +225,7 @@ describe('adapter: dm.value_set_approved → device → one outcome', () => {
     const sent = JSON.parse(got[0]?.text ?? '{}') as { expiresAt: string };
     expect(sent).toMatchObject({ commandId: event.payload.commandId, sensorId: 'sensor-1', parameter: 'temperature', action: 'set', value: 21.5 });
     expect(new Date(sent.expiresAt).getTime()).toBe(new Date(event.payload.expiresAt).getTime());
-    await mute.publishAsync(`devices/${id}/status`, '', { qos: 1, retain: true });
+    await mute.publishAsync(`${testRoot}/${id}/status`, '', { qos: 1, retain: true });
   });
 
   it('when the device goes offline and comes back within the TTL, it gets the command and the saga succeeds', async () => {
@@ -250,24 +250,24 @@ describe('adapter: dm.value_set_approved → device → one outcome', () => {
     const raw: MqttClient = await connectAs(id, password, id);
     stoppers.push(() => raw.endAsync());
     const got = collect(raw);
-    await raw.subscribeAsync(`devices/${id}/commands`, { qos: 1 });
-    await raw.publishAsync(`devices/${id}/status`, 'online', { qos: 1, retain: true });
+    await raw.subscribeAsync(`${testRoot}/${id}/commands`, { qos: 1 });
+    await raw.publishAsync(`${testRoot}/${id}/status`, 'online', { qos: 1, retain: true });
     await until('online at the adapter', () => edge.isOnline(id));
     const bad = edge.replyStats.invalid;
-    await raw.publishAsync(`devices/${id}/replies`, 'not json at all', { qos: 1 });
-    await raw.publishAsync(`devices/${id}/replies`, JSON.stringify({ commandId: 'nope', status: 'accepted' }), { qos: 1 });
+    await raw.publishAsync(`${testRoot}/${id}/replies`, 'not json at all', { qos: 1 });
+    await raw.publishAsync(`${testRoot}/${id}/replies`, JSON.stringify({ commandId: 'nope', status: 'accepted' }), { qos: 1 });
     await until('garbage counted', () => edge.replyStats.invalid >= bad + 2);
     const event = approved(id);
     await deliver(event);
     await until('the command at the device', () => got.length > 0);
     const commandId = event.payload.commandId;
-    await raw.publishAsync(`devices/${id}/replies`, JSON.stringify({ commandId, status: 'accepted', value: 21.5 }), { qos: 1 });
-    await raw.publishAsync(`devices/${id}/replies`, JSON.stringify({ commandId, status: 'accepted', value: 21.5 }), { qos: 1 });
-    await raw.publishAsync(`devices/${id}/replies`, JSON.stringify({ commandId, status: 'refused', reason: 'late' }), { qos: 1 });
+    await raw.publishAsync(`${testRoot}/${id}/replies`, JSON.stringify({ commandId, status: 'accepted', value: 21.5 }), { qos: 1 });
+    await raw.publishAsync(`${testRoot}/${id}/replies`, JSON.stringify({ commandId, status: 'accepted', value: 21.5 }), { qos: 1 });
+    await raw.publishAsync(`${testRoot}/${id}/replies`, JSON.stringify({ commandId, status: 'refused', reason: 'late' }), { qos: 1 });
     expect(await outcome(commandId)).toMatchObject({ topic: 'adapter.value_set_sent' });
     await sleep(500);
     expect(outcomesOf(commandId)).toHaveLength(1);
-    await raw.publishAsync(`devices/${id}/status`, '', { qos: 1, retain: true });
+    await raw.publishAsync(`${testRoot}/${id}/status`, '', { qos: 1, retain: true });
   });
 
   it('a redelivered approval of a closed command is not sent again', async () => {
@@ -299,12 +299,12 @@ describe('adapter: presence and telemetry', () => {
     const { id, password } = await newDevice('gone');
     const raw = await connectAs(id, password, id);
     stoppers.push(() => raw.endAsync());
-    await raw.publishAsync(`devices/${id}/status`, 'online', { qos: 1, retain: true });
+    await raw.publishAsync(`${testRoot}/${id}/status`, 'online', { qos: 1, retain: true });
     const presenceRows = async () => (await dataSource.query<unknown[]>('SELECT 1 FROM device_presence WHERE device_id = $1', [id])).length;
     await until('the presence row', async () => (await presenceRows()) === 1);
     const bad = edge.stats.invalidStatus;
     // what device-service does when the device is deleted: an empty retained message clears the topic
-    await raw.publishAsync(`devices/${id}/status`, '', { qos: 1, retain: true });
+    await raw.publishAsync(`${testRoot}/${id}/status`, '', { qos: 1, retain: true });
     await until('offline at the adapter', () => !edge.isOnline(id));
     await until('the presence row gone', async () => (await presenceRows()) === 0);
     expect(edge.stats.invalidStatus).toBe(bad);

@@ -4,7 +4,7 @@ import type { DataSource } from 'typeorm';
 import { createLogger, handleOnce, testDatabaseName } from '@devicesaga/platform';
 import { DeviceEdge } from '../src/edge';
 import { adapterHandlers } from '../src/handlers';
-import { connectAs, createDeviceClient, deleteDeviceClient, sleep, uniqueId, until } from '../../device-simulator/test/support';
+import { connectAs, createDeviceClient, deleteDeviceClient, sleep, uniqueId, until, testRoot } from '../../device-simulator/test/support';
 import { adapterTestDatabase, approved, collectingBus, edgeConfig, outcomesOf, recordOnly } from './support';
 
 jest.setTimeout(60_000);
@@ -36,7 +36,7 @@ async function pendingCommands(n: number): Promise<string[]> {
   return events.map((e) => e.payload.commandId);
 }
 
-const reply = (commandId: string) => device.publishAsync(`devices/${deviceId}/replies`, JSON.stringify({ commandId, status: 'accepted', value: 21.5 }), { qos: 1 });
+const reply = (commandId: string) => device.publishAsync(`${testRoot}/${deviceId}/replies`, JSON.stringify({ commandId, status: 'accepted', value: 21.5 }), { qos: 1 });
 
 /** Backends of the test database waiting for a row lock (the adapter's transaction behind the test's lock). */
 async function waitingOnLock(): Promise<number> {

@@ -5,7 +5,7 @@ import { busMigrations, createDataSource, openDataSource, testDatabaseName, type
 import type { EdgeConfig } from '../src/config';
 import { entities } from '../src/db/entities';
 import { adapterMigrations } from '../src/db/migrations';
-import { mqttEnv, uniqueId } from '../../device-simulator/test/support';
+import { mqttEnv, uniqueId, testRoot } from '../../device-simulator/test/support';
 
 /** The adapter's schema in a test database of its own (`ds_test_adapter_<name>` + TEST_DB_SUFFIX), emptied. */
 export async function adapterTestDatabase(name: string, logger: Logger): Promise<DataSource> {
@@ -80,7 +80,7 @@ export function edgeConfig(over: Partial<EdgeConfig> = {}): EdgeConfig {
     MQTT_SESSION_EXPIRY_S: 60,
     MQTT_RECEIVE_MAXIMUM: 1000,
     MQTT_COMMAND_ORIGIN: `adapter-test-${tag}`,
-    MQTT_TOPIC_ROOT: 'devices',
+    MQTT_TOPIC_ROOT: testRoot,
     REPLY_TIMEOUT_MS: 60_000,
     REPLY_BATCH_MS: 1,
     REPLY_BATCH_MAX: 1000,

@@ -2,7 +2,7 @@ import type { MqttClient } from 'mqtt';
 import type { DataSource } from 'typeorm';
 import { createLogger } from '@devicesaga/platform';
 import { DeviceEdge } from '../src/edge';
-import { connectAs, createDeviceClient, deleteDeviceClient, sleep, uniqueId, until } from '../../device-simulator/test/support';
+import { connectAs, createDeviceClient, deleteDeviceClient, sleep, uniqueId, until, testRoot } from '../../device-simulator/test/support';
 import { adapterTestDatabase, collectingBus, edgeConfig } from './support';
 
 jest.setTimeout(60_000);
@@ -38,7 +38,7 @@ const counters = (bus: ReturnType<typeof collectingBus>) =>
 const send = (from: number, count: number) =>
   Promise.all(
     Array.from({ length: count }, (_, i) =>
-      device.publishAsync(`devices/${deviceId}/telemetry`, JSON.stringify({ ts: Date.now(), values: { n: from + i } }), { qos: 1 }),
+      device.publishAsync(`${testRoot}/${deviceId}/telemetry`, JSON.stringify({ ts: Date.now(), values: { n: from + i } }), { qos: 1 }),
     ),
   );
 
@@ -74,7 +74,7 @@ describe('adapter: telemetry', () => {
     const dropped = edge.telemetryStats.dropped;
     await send(100, 1);
     for (const garbage of ['not json', '{"values":{"t":"hot"}}', '{"ts":"yesterday","values":{"t":1}}', '[{"values":{"t":null}}]', '']) {
-      await device.publishAsync(`devices/${deviceId}/telemetry`, garbage, { qos: 1 });
+      await device.publishAsync(`${testRoot}/${deviceId}/telemetry`, garbage, { qos: 1 });
     }
     await send(101, 1);
     await until('both readings published', () => counters(bus).includes(100) && counters(bus).includes(101));
@@ -87,7 +87,7 @@ describe('adapter: telemetry', () => {
     const bus = collectingBus(() => dataSource, logger);
     const edge = await startEdge(edgeConfig(), bus);
     const t0 = Date.parse('2026-11-26T10:00:00.000Z');
-    await device.publishAsync(`devices/${deviceId}/telemetry`, JSON.stringify([0, 1, 2].map((i) => ({ ts: t0 + i * 1000, values: { n: 200 + i, temperature: 20 + i } }))), { qos: 1 });
+    await device.publishAsync(`${testRoot}/${deviceId}/telemetry`, JSON.stringify([0, 1, 2].map((i) => ({ ts: t0 + i * 1000, values: { n: 200 + i, temperature: 20 + i } }))), { qos: 1 });
     await until('three events', () => counters(bus).length === 3);
     expect(bus.published.filter((e) => e.key === deviceId).map((e) => e.payload)).toEqual([0, 1, 2].map((i) => ({ deviceId, ts: new Date(t0 + i * 1000).toISOString(), values: { n: 200 + i, temperature: 20 + i } })));
     await edge.stop();

@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { MqttClient } from 'mqtt';
 import { DeviceState, profiles, type CommandDecision, type Profile } from './profile';
-import { parseCommand, topics, type CommandMessage, type ReplyMessage, type TelemetryMessage } from './protocol';
+import { topicsUnder } from '@devicesaga/contracts';
+import { parseCommand, type CommandMessage, type ReplyMessage, type TelemetryMessage } from './protocol';
 import { newStats, openClient, silentLogger, type SimLogger, type Stats } from './mqtt';
 import { TelemetryForwarder } from './forwarder';
 import { TelemetryStore } from './store/telemetry-store';
@@ -22,6 +23,8 @@ export interface DeviceOptions {
   store?: TelemetryStore;
   /** Readings in flight (published, not yet acknowledged) at most. Default 500. */
   telemetryWindow?: number;
+  /** Its topics' root: `devices` (default; what device-service's credentials allow), or a test's own `<name>/devices`. */
+  topicRoot?: string;
   /** Delay before each reply. Default 0. */
   replyLatencyMs?: number;
   /** 0..1, share of valid commands refused anyway. Default 0. */
@@ -59,6 +62,7 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
   private readonly random: () => number;
   private readonly logger: SimLogger;
   private readonly ownStore: boolean;
+  private readonly topics: ReturnType<typeof topicsUnder>;
   readonly store: TelemetryStore;
   readonly forwarder: TelemetryForwarder;
 
@@ -68,12 +72,13 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
     this.random = options.random ?? Math.random;
     this.logger = options.logger ?? silentLogger;
     this.state = new DeviceState({ profile: options.profile ?? profiles.demo!, refusalRate: options.refusalRate ?? 0, random: this.random });
+    this.topics = topicsUnder(options.topicRoot);
     this.ownStore = !options.store;
     this.store = options.store ?? new TelemetryStore();
     this.forwarder = new TelemetryForwarder({
       store: this.store,
       deviceId: this.id,
-      topicOf: topics.telemetry,
+      topicOf: this.topics.telemetry,
       ...(options.telemetryWindow ? { window: options.telemetryWindow } : {}),
       logger: this.logger,
       onAcked: (payload) => {
@@ -141,7 +146,7 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
       clean: false,
       protocolVersion: 5,
       properties: { sessionExpiryInterval: this.options.sessionExpirySec ?? 86_400 },
-      will: { topic: topics.status(id), payload: Buffer.from('offline'), qos: 1, retain: true },
+      will: { topic: this.topics.status(id), payload: Buffer.from('offline'), qos: 1, retain: true },
     }, (c) => {
       this.client = c;
       c.on('message', (_topic, payload) => this.onMessage(payload));
@@ -150,8 +155,8 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
       this.client = undefined;
       throw err;
     });
-    await client.subscribeAsync(topics.commands(id), { qos: 1 });
-    await client.publishAsync(topics.status(id), 'online', { qos: 1, retain: true });
+    await client.subscribeAsync(this.topics.commands(id), { qos: 1 });
+    await client.publishAsync(this.topics.status(id), 'online', { qos: 1, retain: true });
     this.stats.online = 1;
     this.forwarder.attach(client);
     this.logger.info({ deviceId: id }, 'online');
@@ -165,7 +170,7 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
     this.client = undefined;
     this.forwarder.detach();
     try {
-      if (client.connected) await client.publishAsync(topics.status(this.id), 'offline', { qos: 1, retain: true });
+      if (client.connected) await client.publishAsync(this.topics.status(this.id), 'offline', { qos: 1, retain: true });
     } finally {
       // connected: in-flight readings get their PUBACKs first; not (broker away): at once, they stay stored
       await client.endAsync(!client.connected);
@@ -212,7 +217,7 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
     const send = () => {
       const client = this.client;
       if (!client?.connected) return; // went offline meanwhile: the platform times out / expires it
-      client.publish(topics.replies(this.id), JSON.stringify(decision.reply), { qos: 1 }, (err) => {
+      client.publish(this.topics.replies(this.id), JSON.stringify(decision.reply), { qos: 1 }, (err) => {
         if (err) return;
         if (decision.reply.status === 'accepted') this.stats.accepted++;
         else this.stats.refused++;

@@ -5,7 +5,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { SimulatedDevice } from '../src/device';
 import { Farm } from '../src/farm';
 import { TelemetryStore } from '../src/store/telemetry-store';
-import { brokerProxy, collect, connectAs, createDeviceClient, deleteDeviceClient, mqttEnv, sleep, uniqueId, until } from './support';
+import { brokerProxy, collect, connectAs, createDeviceClient, deleteDeviceClient, mqttEnv, sleep, uniqueId, until, testRoot } from './support';
 
 jest.setTimeout(60_000);
 const env = mqttEnv();
@@ -17,7 +17,7 @@ async function listen(deviceId: string): Promise<{ platform: MqttClient; receive
   const platform = await connectAs(env.adapterUsername, env.adapterPassword);
   const received: number[] = [];
   platform.on('message', (_topic, payload) => received.push((JSON.parse(payload.toString()) as { values: { n: number } }).values.n));
-  await platform.subscribeAsync(`devices/${deviceId}/telemetry`, { qos: 1 });
+  await platform.subscribeAsync(`${testRoot}/${deviceId}/telemetry`, { qos: 1 });
   return { platform, received };
 }
 
@@ -33,7 +33,7 @@ describe('the simulator stores and forwards telemetry', () => {
     const path = join(dir, `${id}.sqlite`);
     const options = { id, password, mqttUrl: proxy.url, telemetryMs: 0, sessionExpirySec: 60 };
     try {
-      let device = new SimulatedDevice({ ...options, store: new TelemetryStore(path) });
+      let device = new SimulatedDevice({ topicRoot: testRoot, ...options, store: new TelemetryStore(path) });
       await device.start();
       for (const n of range(0, 50)) device.record(reading(n));
       await until('the first 50 at the platform', () => received.length >= 50);
@@ -45,7 +45,7 @@ describe('the simulator stores and forwards telemetry', () => {
       await device.stop(); // …and the simulator restarts meanwhile
       device.store.close();
 
-      device = new SimulatedDevice({ ...options, store: new TelemetryStore(path) });
+      device = new SimulatedDevice({ topicRoot: testRoot, ...options, store: new TelemetryStore(path) });
       expect(device.unsent).toBe(100);
       const restarted = device.start(); // connects once the broker is back
       for (const n of range(150, 200)) device.record(reading(n));
@@ -73,8 +73,8 @@ describe('the simulator stores and forwards telemetry', () => {
     const platform = await connectAs(env.adapterUsername, env.adapterPassword);
     let count = 0;
     platform.on('message', () => count++);
-    await platform.subscribeAsync(`devices/${id}/telemetry`, { qos: 1 });
-    const device = new SimulatedDevice({ id, password, mqttUrl: env.url, telemetryPerSecond: 1000, sessionExpirySec: 60 });
+    await platform.subscribeAsync(`${testRoot}/${id}/telemetry`, { qos: 1 });
+    const device = new SimulatedDevice({ topicRoot: testRoot, id, password, mqttUrl: env.url, telemetryPerSecond: 1000, sessionExpirySec: 60 });
     try {
       await device.start();
       const t0 = Date.now();
@@ -95,7 +95,7 @@ describe('the simulator stores and forwards telemetry', () => {
 describe('the simulator farm of one stack', () => {
   it('answers its own adapter’s commands and leaves another stack’s alone', async () => {
     const origin = uniqueId('origin');
-    const farm = new Farm({ mqttUrl: env.url, username: env.simulatorUsername, password: env.simulatorPassword, clientId: uniqueId('farm'), origin, telemetryMs: 0, sessionExpirySec: 60 });
+    const farm = new Farm({ topicRoot: testRoot, mqttUrl: env.url, username: env.simulatorUsername, password: env.simulatorPassword, clientId: uniqueId('farm'), origin, telemetryMs: 0, sessionExpirySec: 60 });
     const id = uniqueId('farmdev');
     const handled: string[] = [];
     farm.on('command', (deviceId, c) => deviceId === id && handled.push(c.commandId));
@@ -104,12 +104,12 @@ describe('the simulator farm of one stack', () => {
     const platform = await mqtt.connectAsync(env.url, { username: env.adapterUsername, password: env.adapterPassword, clientId: uniqueId('test'), protocolVersion: 5 });
     try {
       const seen = collect(platform);
-      await platform.subscribeAsync(`devices/${id}/replies`, { qos: 1 });
+      await platform.subscribeAsync(`${testRoot}/${id}/replies`, { qos: 1 });
       const command = (value: number) => ({ commandId: crypto.randomUUID(), sensorId: 's', parameter: 'temperature', action: 'set', value, expiresAt: new Date(Date.now() + 60_000).toISOString() });
       const foreign = command(25);
-      await platform.publishAsync(`devices/${id}/commands`, JSON.stringify(foreign), { qos: 1, properties: { userProperties: { 'devicesaga-origin': 'some-other-stack' } } });
+      await platform.publishAsync(`${testRoot}/${id}/commands`, JSON.stringify(foreign), { qos: 1, properties: { userProperties: { 'devicesaga-origin': 'some-other-stack' } } });
       const own = command(26);
-      await platform.publishAsync(`devices/${id}/commands`, JSON.stringify(own), { qos: 1, properties: { userProperties: { 'devicesaga-origin': origin } } });
+      await platform.publishAsync(`${testRoot}/${id}/commands`, JSON.stringify(own), { qos: 1, properties: { userProperties: { 'devicesaga-origin': origin } } });
       await until('the reply to its own stack', () => seen.find((m) => m.text.includes(own.commandId)));
       await sleep(300);
       // (another stack's farm on this broker may answer the foreign one: this farm did not)

@@ -40,20 +40,27 @@ export function mqttEnv() {
 
 export const uniqueId = (prefix: string) => `${prefix}-${randomBytes(5).toString('hex')}`;
 
+/**
+ * This test file's own topic root (`t<random>/devices`; the service accounts may use `<name>/devices`): the broker is
+ * shared with other stacks, whose simulator farms answer every command on `devices/+/commands` and whose traffic
+ * every adapter on `devices/+/…` receives — under a root of its own, a test sees only its own devices.
+ */
+export const testRoot = `t${randomBytes(4).toString('hex')}/devices`;
+
 async function dynsec(...args: string[]): Promise<void> {
   const env = mqttEnv();
   const { hostname, port } = new URL(env.url);
   await run('mosquitto_ctrl', ['-h', hostname, '-p', port || '1883', '-u', env.adminUsername, '-P', env.adminPassword, 'dynsec', ...args]);
 }
 
-/** A per-device Mosquitto client as device-service creates it: username = id, role confined to devices/<id>/#. */
-export async function createDeviceClient(id: string): Promise<string> {
+/** A per-device Mosquitto client as device-service creates it: username = id, role confined to <root>/<id>/#. */
+export async function createDeviceClient(id: string, root = testRoot): Promise<string> {
   const password = randomBytes(12).toString('hex');
   const role = `device-${id}`;
   await dynsec('createClient', id, '-p', password);
   await dynsec('createRole', role);
-  await dynsec('addRoleACL', role, 'publishClientSend', `devices/${id}/#`, 'allow');
-  await dynsec('addRoleACL', role, 'subscribePattern', `devices/${id}/#`, 'allow');
+  await dynsec('addRoleACL', role, 'publishClientSend', `${root}/${id}/#`, 'allow');
+  await dynsec('addRoleACL', role, 'subscribePattern', `${root}/${id}/#`, 'allow');
   await dynsec('addClientRole', id, role);
   return password;
 }
