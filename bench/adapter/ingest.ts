@@ -60,7 +60,7 @@ function pidsWhere(test: (cmd: string) => boolean): number[] {
 type CpuSnapshot = Map<string, number>;
 function cpuSnapshot(groups: Record<string, number[]>): CpuSnapshot {
   const s = new Map<string, number>();
-  for (const [name, pids] of Object.entries(groups)) s.set(name, pids.reduce((a, p) => a + ticksOf(p), 0) / HZ);
+  for (const [name, pids] of Object.entries(groups)) s.set(name, pids.length === 0 ? NaN : pids.reduce((a, p) => a + ticksOf(p), 0) / HZ);
   const self = process.cpuUsage();
   s.set('load generator (this process)', (self.user + self.system) / 1e6);
   return s;
@@ -173,13 +173,13 @@ async function main() {
     await pub.run(2000, 1, { published: 0, sent: 0 }); // warm-up
     const load: Load = { published: 0, sent: 0 };
     const r0 = received;
-    const c0 = cpuSnapshot({ mosquitto: [mosquitto], kafka });
+    const c0 = cpuSnapshot({ adapter: [], mosquitto: [mosquitto], kafka });
     const t0 = Date.now();
     await pub.run(Infinity, SECONDS, load);
     const secs = (Date.now() - t0) / 1000;
     await new Promise((r) => setTimeout(r, 500));
     const through = received - r0;
-    rows.push({ phase: 'raw Mosquitto QoS 1', offered: 'max', 'published/s': Math.round(load.published / secs), 'through/s': Math.round(through / secs), 'lag at end': load.published - through, cpu: perReading(cpuDelta(c0, cpuSnapshot({ mosquitto: [mosquitto], kafka })), through) });
+    rows.push({ phase: 'raw Mosquitto QoS 1', offered: 'max', 'published/s': Math.round(load.published / secs), 'through/s': Math.round(through / secs), 'lag at end': load.published - through, cpu: perReading(cpuDelta(c0, cpuSnapshot({ adapter: [], mosquitto: [mosquitto], kafka })), through) });
     log(`raw Mosquitto: ${Math.round(through / secs)} messages/s published and delivered`);
     await sub.endAsync();
   }
@@ -233,8 +233,8 @@ async function main() {
       await new Promise((r) => setTimeout(r, 1000));
     }
     const batches = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    const sum = Number(/^adapter_telemetry_batch_size_sum (\d+)/m.exec(batches)?.[1]);
-    const count = Number(/^adapter_telemetry_batch_size_count (\d+)/m.exec(batches)?.[1]);
+    const sum = Number(/^adapter_telemetry_batch_size_sum(?:\{[^}]*\})? (\d+)/m.exec(batches)?.[1]);
+    const count = Number(/^adapter_telemetry_batch_size_count(?:\{[^}]*\})? (\d+)/m.exec(batches)?.[1]);
     log(`mean readings per Kafka publish: ${(sum / count).toFixed(0)}; best ${Math.round(best)} readings/s`);
   } finally {
     await stopProcess(adapter);
