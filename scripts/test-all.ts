@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { newmanStep } from './stack/newman';
 import { startStack } from './stack/stack';
 import { root } from './stack/processes';
 
@@ -59,6 +60,25 @@ function jest(project: string, env: NodeJS.ProcessEnv, extra: string[]) {
   }
 }
 
+/** The newman collection against the started stack (scripts/stack/newman.ts); its assertions count in the summary. */
+async function newman(gatewayUrl: string, env: NodeJS.ProcessEnv, logDir: string) {
+  const t0 = Date.now();
+  console.log('\n[test] newman (postman/devicesaga.postman_collection.json)…');
+  let result;
+  try {
+    result = await newmanStep(gatewayUrl, testInstance, env, logDir, mkdtempSync(path.join(os.tmpdir(), 'newman-')));
+  } catch (err) {
+    console.error(`[test] newman could not run: ${err instanceof Error ? err.message : String(err)}`);
+    result = { ok: false, passed: 0, failed: 1 };
+  }
+  totals.passed += result.passed;
+  totals.failed += result.failed;
+  if (result.skipped) totals.skipped += result.skipped.requests;
+  steps.push(`${result.ok ? 'ok  ' : 'FAIL'} newman: ${result.passed} assertions passed, ${result.failed} failed (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  if (result.skipped) steps.push(`skip newman: ${result.skipped.requests} requests not run — ${result.skipped.why}`);
+  if (!result.ok) ok = false;
+}
+
 /** The error and fatal lines of each service log, so a CI run that cannot start the stack says why. */
 function printErrorLines(logDir: string) {
   if (!existsSync(logDir)) return;
@@ -94,6 +114,7 @@ async function main() {
   if (stack) {
     try {
       jest('e2e', { ...env, GATEWAY_URL: stack.gatewayUrl, TOPIC_PREFIX: `${testInstance.name}.`, E2E_LOG_DIR: logDir }, extra);
+      await newman(stack.gatewayUrl, env, logDir);
     } finally {
       await stack.stop();
     }

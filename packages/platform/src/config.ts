@@ -18,7 +18,12 @@ export const baseEnv = {
   /** Namespaces Kafka topics and consumer groups so a second stack (tests, benchmarks) can share one Kafka. */
   TOPIC_PREFIX: z.string().regex(/^[a-z0-9._-]*$/).default(''),
   GROUP_SUFFIX: z.string().regex(/^[a-z0-9._-]*$/).default(''),
-  /** Shared by the gateway (which signs) and the services (which verify) — HS256. */
+  /**
+   * Signs the identity the gateway forwards to the services (HMAC-SHA256, identity.ts); every service verifies with
+   * it and signs its own calls to other services. Never logged. Set it in production (`openssl rand -base64 48`).
+   */
+  IDENTITY_SECRET: z.string().min(32).default('devicesaga-development-identity-secret-change-me'),
+  /** The gateway's login tokens (HS256); only the gateway needs them — services trust the signed identity instead. */
   JWT_SECRET: z.string().min(32).default('devicesaga-development-secret-change-me-in-production'),
   JWT_ISSUER: z.string().default('devicesaga'),
   JWT_AUDIENCE: z.string().default('devicesaga-api'),
