@@ -5,7 +5,10 @@
  *
  *   npx tsx bench/adapter/ingest.ts
  *   env INGEST_SECONDS (10), INGEST_RATES (5000,10000,20000,max), INGEST_CLIENTS (8), INGEST_DEVICES (1000),
- *       INGEST_WINDOW (readings in flight per client, 500)
+ *       INGEST_WINDOW (readings in flight per client, 500), INGEST_REPLIES (20000)
+ *
+ * Also device replies through the adapter: INGEST_REPLIES pending commands (inserted into the bench adapter's table),
+ * all answered at once by the clients; replies/s until every command is closed, and transactions used.
  *
  * Runs its own adapter (compiled, stack instance `ingestbench`: own database, Kafka topics, MQTT session) with device
  * topics under `ingestbench/devices`, so no other stack on the broker sees the load; needs `npm run infra:up`.
@@ -16,6 +19,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
+import { Client } from 'pg';
 import { createKafkaClient, createLogger } from '@devicesaga/platform';
 import { buildAll } from '../../scripts/build';
 import { serviceEnv, type Instance } from '../../scripts/stack/instance';
@@ -28,6 +32,7 @@ const RATES = (process.env.INGEST_RATES ?? '5000,10000,20000,max').split(',').ma
 const CLIENTS = Number(process.env.INGEST_CLIENTS ?? 8);
 const DEVICES = Number(process.env.INGEST_DEVICES ?? 1000);
 const WINDOW = Number(process.env.INGEST_WINDOW ?? 500);
+const REPLIES = Number(process.env.INGEST_REPLIES ?? 20000);
 const instance: Instance = { name: 'ingestbench', portOffset: 3100 };
 const topicRoot = 'ingestbench/devices';
 const env = mqttEnv();
@@ -200,6 +205,53 @@ async function main() {
     log(`adapter ready on :${port} (pid ${adapter.child.pid})`);
     await pub.run(2000, 2, { published: 0, sent: 0 }); // warm-up: topics, producer, JIT
     await new Promise((r) => setTimeout(r, 1000));
+    // device replies: REPLIES pending commands, all answered as fast as the clients can publish
+    {
+      const db = new Client({ host: process.env.DATABASE_HOST ?? '127.0.0.1', user: process.env.DATABASE_USER ?? 'postgres', password: process.env.DATABASE_PASSWORD ?? '', database: `ds_adapter_${instance.name}` });
+      await db.connect();
+      const open = (
+        await db.query<{ command_id: string; device_id: string }>(
+          `INSERT INTO pending_command (command_id, device_id, sensor_id, user_id, parameter, action, value, expires_at, sent_at, reply_deadline, state)
+           SELECT gen_random_uuid(), 'bench-' || (i % ${DEVICES}), 's', 'u', 'temperature', 'set', 21.5, now() + interval '10 min', now(), now() + interval '10 min', 'PENDING'
+           FROM generate_series(1, $1::int) i RETURNING command_id, device_id`,
+          [REPLIES],
+        )
+      ).rows;
+      await db.end();
+      const closed0 = await metric(port, 'adapter_replies_closed_total');
+      const groups = { adapter: [adapter.child.pid!], mosquitto: [mosquitto], kafka, postgresql: pidsWhere((c) => c.startsWith('postgres')) };
+      const c0 = cpuSnapshot(groups);
+      const t0 = Date.now();
+      let next = 0;
+      await Promise.all(
+        pub.clients.map(async (c) => {
+          let inFlight = 0;
+          let wake: (() => void) | undefined;
+          while (next < open.length) {
+            while (inFlight < WINDOW && next < open.length) {
+              const r = open[next++]!;
+              inFlight++;
+              c.publish(`${topicRoot}/${r.device_id}/replies`, `{"commandId":"${r.command_id}","status":"accepted","value":21.5}`, { qos: 1 }, () => {
+                inFlight--;
+                wake?.();
+              });
+            }
+            await new Promise<void>((r) => (wake = r));
+          }
+        }),
+      );
+      let closed = closed0;
+      while (closed - closed0 < open.length && Date.now() - t0 < 120_000) {
+        await new Promise((r) => setTimeout(r, 50));
+        closed = await metric(port, 'adapter_replies_closed_total');
+      }
+      const secs = (Date.now() - t0) / 1000;
+      const c1 = cpuSnapshot(groups);
+      const batchesText = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const txs = Number(/^adapter_reply_batches_total(?:\{[^}]*\})? (\d+)/m.exec(batchesText)?.[1]);
+      rows.push({ phase: `device replies (${open.length} commands closed)`, offered: 'max', 'published/s': Math.round(open.length / secs), 'through/s': Math.round((closed - closed0) / secs), 'lag at end': open.length - (closed - closed0), cpu: perReading(cpuDelta(c0, c1), closed - closed0) });
+      log(`replies: ${closed - closed0} commands closed in ${secs.toFixed(1)} s = ${Math.round((closed - closed0) / secs)} replies/s, in ${txs} transactions (${((closed - closed0) / txs).toFixed(0)} per transaction)`);
+    }
     let best = 0;
     for (const rate of RATES) {
       const load: Load = { published: 0, sent: 0 };
@@ -246,13 +298,14 @@ async function main() {
 
   const load1 = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   console.log(`\nAdapter telemetry ingest — ${CLIENTS} MQTT clients, ${DEVICES} devices, one reading per message, QoS 1, ${SECONDS} s per phase, window ${WINDOW} per client; load average ${load0} → ${load1}`);
-  console.log('\n| phase | offered/s | published/s | through/s | lag at end | CPU ms per reading: ' + Object.keys(rows[rows.length - 1]!.cpu).join(' / ') + ' |');
+  console.log('\n| phase | offered/s | published/s | through/s | lag at end | CPU ms per message, by process |');
   console.log('| --- | ---: | ---: | ---: | ---: | --- |');
   for (const r of rows) {
-    console.log(`| ${r.phase} | ${r.offered} | ${r['published/s']} | ${r['through/s']} | ${r['lag at end']} | ${Object.values(r.cpu).map((v) => (Number.isNaN(v) ? '–' : v.toFixed(3))).join(' / ')} |`);
+    const cpu = Object.entries(r.cpu).map(([k, v]) => `${k.split(' ')[0]} ${Number.isNaN(v) ? '–' : v.toFixed(3)}`).join(', ');
+    console.log(`| ${r.phase} | ${r.offered} | ${r['published/s']} | ${r['through/s']} | ${r['lag at end']} | ${cpu} |`);
   }
   console.log(`\ncpu-account over the 'max' phase (whole machine, ${SECONDS} s):\n${machine}`);
-  console.log(`command: INGEST_SECONDS=${SECONDS} INGEST_RATES=${process.env.INGEST_RATES ?? '5000,10000,20000,max'} INGEST_CLIENTS=${CLIENTS} INGEST_DEVICES=${DEVICES} INGEST_WINDOW=${WINDOW} npx tsx bench/adapter/ingest.ts`);
+  console.log(`command: INGEST_SECONDS=${SECONDS} INGEST_RATES=${process.env.INGEST_RATES ?? '5000,10000,20000,max'} INGEST_CLIENTS=${CLIENTS} INGEST_DEVICES=${DEVICES} INGEST_WINDOW=${WINDOW} INGEST_REPLIES=${REPLIES} npx tsx bench/adapter/ingest.ts`);
   mkdirSync(path.join(root, 'bench/results'), { recursive: true });
   const file = path.join(root, `bench/results/adapter-ingest-${new Date().toISOString().slice(0, 19).replace(/[:]/g, '')}.json`);
   writeFileSync(file, JSON.stringify({ seconds: SECONDS, clients: CLIENTS, devices: DEVICES, window: WINDOW, loadavg: [load0, load1], rows, machine }, null, 2));
