@@ -62,15 +62,31 @@ function pidsWhere(test: (cmd: string) => boolean): number[] {
   return out;
 }
 
-type CpuSnapshot = Map<string, number>;
+/** CPU seconds per process of each group (a process gone by the second snapshot is left out of the delta). */
+type CpuSnapshot = Map<string, Map<number, number>>;
 function cpuSnapshot(groups: Record<string, number[]>): CpuSnapshot {
-  const s = new Map<string, number>();
-  for (const [name, pids] of Object.entries(groups)) s.set(name, pids.length === 0 ? NaN : pids.reduce((a, p) => a + ticksOf(p), 0) / HZ);
+  const s: CpuSnapshot = new Map();
+  for (const [name, pids] of Object.entries(groups)) s.set(name, new Map(pids.map((p) => [p, ticksOf(p) / HZ])));
   const self = process.cpuUsage();
-  s.set('load generator (this process)', (self.user + self.system) / 1e6);
+  s.set('load generator (this process)', new Map([[process.pid, (self.user + self.system) / 1e6]]));
   return s;
 }
-const cpuDelta = (a: CpuSnapshot, b: CpuSnapshot) => new Map([...b].map(([k, v]) => [k, v - (a.get(k) ?? 0)]));
+function cpuDelta(a: CpuSnapshot, b: CpuSnapshot): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [name, after] of b) {
+    if (after.size === 0) {
+      out.set(name, NaN);
+      continue;
+    }
+    let used = 0;
+    for (const [pid, t] of after) {
+      const before = a.get(name)?.get(pid);
+      if (before !== undefined && t >= before) used += t - before;
+    }
+    out.set(name, used);
+  }
+  return out;
+}
 
 /* ------------------------------------------------------------ publishers ------------------------------------------------------------ */
 
