@@ -63,6 +63,12 @@ export interface OutgoingEvent<T extends Topic = Topic> {
   causationId?: string | null;
   /** Defaults to a new uuid. */
   id?: string;
+  /**
+   * The span this event continues (W3C traceparent), when the producer knows better than the transaction: e.g. the
+   * adapter's MQTT round trip, begun by an earlier message. By default: the consumer span of the message its causation
+   * names, or the current request's span.
+   */
+  traceparent?: string;
 }
 
 /**
@@ -84,6 +90,8 @@ export interface TxContext {
    * MQTT publish, a Redis notification — that must not happen for work that is undone.
    */
   afterCommit: (fn: () => void) => void;
+  /** The consumer span (traceparent) of a message this transaction handles; undefined for any other id. */
+  trace?: (eventId: string) => string | undefined;
 }
 
 /** What a per-message handler gets: the transaction plus the message's Kafka headers. */
