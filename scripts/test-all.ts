@@ -109,7 +109,7 @@ async function main() {
   let stack;
   try {
     // a short lock timeout: the DLQ e2e test holds a sensor's row and waits for the command to be dead-lettered
-    stack = await startStack({ env: { ...env, DATABASE_LOCK_TIMEOUT_MS: '1000' }, logDir, instance: testInstance, onProgress: (line) => console.log(`[test]   ${line}`) });
+    stack = await startStack({ env: { ...env, DATABASE_LOCK_TIMEOUT_MS: '3000' }, logDir, instance: testInstance, onProgress: (line) => console.log(`[test]   ${line}`) });
   } catch (err) {
     console.error(`[test] the stack did not start: ${err instanceof Error ? err.message : String(err)}`);
     printErrorLines(logDir);
