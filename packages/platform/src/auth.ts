@@ -29,7 +29,12 @@ const ALG = 'HS256';
 
 /** Signs an access token (pinned algorithm, issuer, audience, expiry). `sub` = user id. */
 export async function signAccessToken(settings: JwtSettings, user: AuthUser, ttlSeconds: number, sessionId?: string): Promise<string> {
-  const jwt = new SignJWT({ email: user.email, ...(sessionId ? { sid: sessionId } : {}) })
+  const jwt = new SignJWT({
+    email: user.email,
+    ...(sessionId ? { sid: sessionId } : {}),
+    ...(user.username ? { username: user.username } : {}),
+    ...(user.role ? { role: user.role } : {}),
+  })
     .setProtectedHeader({ alg: ALG, typ: 'JWT' })
     .setSubject(user.id)
     .setIssuer(settings.JWT_ISSUER)
@@ -55,8 +60,14 @@ export async function verifyAccessToken(settings: JwtSettings, token: string): P
     if (typeof payload.sub !== 'string' || typeof payload.email !== 'string' || typeof payload.exp !== 'number') {
       throw new Error('token lacks sub/email/exp');
     }
+    const role = payload.role === 'operator' || payload.role === 'user' ? payload.role : undefined;
     return {
-      user: { id: payload.sub, email: payload.email },
+      user: {
+        id: payload.sub,
+        email: payload.email,
+        ...(typeof payload.username === 'string' ? { username: payload.username } : {}),
+        ...(role ? { role } : {}),
+      },
       ...(typeof payload.sid === 'string' ? { sessionId: payload.sid } : {}),
       expiresAt: payload.exp,
     };
