@@ -103,7 +103,7 @@ export async function start(overrides: Record<string, string | number | boolean 
 
     const ingest: IngestDeps = {
       devices: (ids) => access.devicesById(ids),
-      rules: () => rules.forParameters(),
+      rules: (via) => rules.forParameters(via),
       accepts: (ts) => partitions.accepts(ts),
       metrics: ingestMetrics,
     };

@@ -82,16 +82,25 @@ export class AlarmRules {
     this.loadedAt = 0;
   }
 
-  /** The rules of a parameter (every group scope), fresh within the TTL. */
-  async forParameters(): Promise<ReadonlyMap<string, AlarmRule[]>> {
-    if (Date.now() - this.loadedAt > this.ttlMs) await this.reload();
+  /**
+   * The rules by parameter (every group scope), fresh within the TTL. A reload goes through `via` when given — the
+   * caller's transaction: a consumer holding a pooled connection must not wait for a second one.
+   */
+  async forParameters(via?: EntityManager): Promise<ReadonlyMap<string, AlarmRule[]>> {
+    if (Date.now() - this.loadedAt > this.ttlMs) await this.reload(via);
     return this.byParameter;
   }
 
-  private reload(): Promise<void> {
-    this.loading ??= (async () => {
+  private reload(via?: EntityManager): Promise<void> {
+    if (via) return this.load(via);
+    this.loading ??= this.load(this.ds).finally(() => (this.loading = undefined));
+    return this.loading;
+  }
+
+  private async load(m: DataSource | EntityManager): Promise<void> {
+    {
       const generation = this.generation;
-      const rows = await loadAlarmTypes(this.ds);
+      const rows = await loadAlarmTypes(m);
       const next = new Map<string, AlarmRule[]>();
       for (const row of rows) {
         const rule = alarmRule(row);
@@ -102,7 +111,6 @@ export class AlarmRules {
       this.byParameter = next;
       if (generation === this.generation) this.loadedAt = Date.now();
       this.logger.debug({ types: rows.length }, 'alarm types loaded');
-    })().finally(() => (this.loading = undefined));
-    return this.loading;
+    }
   }
 }

@@ -93,8 +93,9 @@ interface Active {
 
 /**
  * Runs the readings (in time order) through the lifecycle: nothing → [pending →] active → cleared → … While an alarm
- * is active, each reading in the range counts an occurrence; a reading beyond the hysteresis clears it. Readings not
- * newer than what the open condition has already seen are skipped (a late, replayed reading does not rewrite it).
+ * is active, each reading in the range counts an occurrence; a reading beyond the hysteresis clears it. A reading not
+ * newer than what the open condition has already seen (replayed, or handled late by another consumer) still counts as
+ * an occurrence when in the range, but neither raises, clears nor changes the last value.
  */
 export function evaluate(rule: AlarmRule, state: OpenState, readings: readonly Reading[]): Outcome {
   const outcome: Outcome = { raised: [] };
@@ -113,7 +114,18 @@ export function evaluate(rule: AlarmRule, state: OpenState, readings: readonly R
   let changed = false;
 
   for (const r of readings) {
-    if (r.ts <= watermark) continue;
+    if (r.ts <= watermark) {
+      // late (a store-and-forward replay, another partition's consumer): it counts, but moves nothing
+      if (inRange(rule, r.value)) {
+        if (current) current.occurrences++;
+        else if (pending) {
+          pending.occurrences++;
+          delta ??= { since: pending.since, firstValue: pending.firstValue, lastValue: pending.lastValue, lastSeenAt: pending.lastSeenAt, occurrences: 0 };
+          delta.occurrences++;
+        }
+      }
+      continue;
+    }
     watermark = r.ts;
     if (current) {
       if (clears(rule, r.value)) {
@@ -159,6 +171,7 @@ export function evaluate(rule: AlarmRule, state: OpenState, readings: readonly R
   }
 
   if (outcome.active && outcome.active.occurrences === 0 && outcome.active.lastValue === null && !outcome.active.cleared) delete outcome.active;
+  else if (outcome.active && outcome.active.lastValue === null) outcome.active.lastSeenAt = state?.lastSeenAt ?? outcome.active.lastSeenAt;
   if (pending && delta) outcome.pending = { upsert: delta, replace: storedEnded };
   // a raise also deletes a pending row another consumer may have written meanwhile (min duration > 0 only)
   else if (!pending && changed && (storedEnded || (rule.minDurationMs > 0 && outcome.raised.length > 0))) outcome.pending = 'delete';

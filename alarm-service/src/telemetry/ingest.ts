@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { EventOf } from '@devicesaga/contracts';
-import type { DeviceInfo, TxContext } from '@devicesaga/platform';
+import type { DeviceInfo, OutgoingEvent, TxContext } from '@devicesaga/platform';
 import type { Counter } from 'prom-client';
+import type { EntityManager } from 'typeorm';
 import { applies, evaluate, type AlarmRule, type OpenState, type Outcome, type Reading } from '../domain/alarm-rules';
 
 export type DropReason = 'unknown_device' | 'unknown_sensor' | 'too_old' | 'too_new';
@@ -9,8 +10,8 @@ export type DropReason = 'unknown_device' | 'unknown_sensor' | 'too_old' | 'too_
 export interface IngestDeps {
   /** The device registry (AccessClient.devicesById). */
   devices(ids: Iterable<string>): Promise<Map<string, DeviceInfo | null>>;
-  /** Alarm rules by parameter. */
-  rules(): Promise<ReadonlyMap<string, AlarmRule[]>>;
+  /** Alarm rules by parameter; a reload reads through the batch's transaction. */
+  rules(via: EntityManager): Promise<ReadonlyMap<string, AlarmRule[]>>;
   /** Whether a reading's timestamp has a partition to go to. */
   accepts(ts: number): 'ok' | 'too_old' | 'too_new';
   metrics?: IngestMetrics;
@@ -72,7 +73,7 @@ export async function ingestBatch(deps: IngestDeps, events: EventOf<'adapter.mea
   };
   const samples = new Map<DropReason, Record<string, unknown>>();
 
-  const [devices, rulesByParameter] = await Promise.all([deps.devices(new Set(events.map((e) => e.payload.deviceId))), deps.rules()]);
+  const [devices, rulesByParameter] = await Promise.all([deps.devices(new Set(events.map((e) => e.payload.deviceId))), deps.rules(ctx.manager)]);
   const rows: Row[] = [];
   const seen = new Set<string>();
   for (const e of events) {
@@ -214,7 +215,29 @@ interface AlarmEventRow {
   created?: boolean;
 }
 
+/** The batch's alarm events, emitted in the order of the readings that caused them (a clear before a later raise). */
+class Announcements {
+  private readonly list: { at: number; n: number; event: OutgoingEvent<'alarm.alarm_created'> | OutgoingEvent<'alarm.alarm_cleared'> }[] = [];
+
+  add(at: number, event: OutgoingEvent<'alarm.alarm_created'> | OutgoingEvent<'alarm.alarm_cleared'>): void {
+    this.list.push({ at, n: this.list.length, event });
+  }
+
+  emit(ctx: TxContext): void {
+    // at one instant a clear comes first (the reading that ends one alarm may raise the next)
+    const rank = (e: { event: { topic: string } }) => (e.event.topic === 'alarm.alarm_cleared' ? 0 : 1);
+    this.list.sort((a, b) => a.at - b.at || rank(a) - rank(b) || a.n - b.n);
+    for (const { event } of this.list) ctx.emit(event);
+  }
+}
+
 async function writeOutcomes(outcomes: { w: KeyWork; o: Outcome }[], ctx: TxContext, result: IngestResult, metrics?: IngestMetrics): Promise<void> {
+  const out = new Announcements();
+  await writeAll(outcomes, ctx, out, result, metrics);
+  out.emit(ctx);
+}
+
+async function writeAll(outcomes: { w: KeyWork; o: Outcome }[], ctx: TxContext, out: Announcements, result: IngestResult, metrics?: IngestMetrics): Promise<void> {
   const causeOf = new Map<string, string>();
 
   // 1. the alarms active before this batch (locked by the read), and the pending conditions
@@ -290,7 +313,7 @@ async function writeOutcomes(outcomes: { w: KeyWork; o: Outcome }[], ctx: TxCont
         pendingUpsert.s, pendingUpsert.t, pendingUpsert.d, pendingUpsert.since, pendingUpsert.first, pendingUpsert.last, pendingUpsert.seen, pendingUpsert.n,
       ],
     ));
-    for (const row of updated) emitCleared(ctx, row, causeOf.get(`cleared:${row.id}`) ?? null, result, metrics);
+    for (const row of updated) emitCleared(out, row, causeOf.get(`cleared:${row.id}`) ?? null, result, metrics);
   }
 
   // 2. new alarms: an upsert on the one-active-alarm index, so a concurrent raiser's row absorbs ours
@@ -335,7 +358,7 @@ async function writeOutcomes(outcomes: { w: KeyWork; o: Outcome }[], ctx: TxCont
     // merged into an alarm another transaction raised meanwhile: that one announced it
     if (!row.created) continue;
     const cause = causes.get(row.id);
-    ctx.emit({
+    out.add(new Date(row.raised_at).getTime(), {
       topic: 'alarm.alarm_created',
       key: row.device_id,
       correlationId: row.id,
@@ -354,12 +377,12 @@ async function writeOutcomes(outcomes: { w: KeyWork; o: Outcome }[], ctx: TxCont
     });
     result.created.push(row.id);
     metrics?.raised.inc({ severity: row.severity });
-    if (row.cleared_at) emitCleared(ctx, row, cause?.cleared ?? null, result, metrics);
+    if (row.cleared_at) emitCleared(out, row, cause?.cleared ?? null, result, metrics);
   }
 }
 
-function emitCleared(ctx: TxContext, row: AlarmEventRow, causationId: string | null, result: IngestResult, metrics?: IngestMetrics): void {
-  ctx.emit({
+function emitCleared(out: Announcements, row: AlarmEventRow, causationId: string | null, result: IngestResult, metrics?: IngestMetrics): void {
+  out.add(new Date(row.cleared_at!).getTime(), {
     topic: 'alarm.alarm_cleared',
     key: row.device_id,
     correlationId: row.id,
