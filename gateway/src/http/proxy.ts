@@ -17,10 +17,14 @@ export const ROUTES: ReadonlyMap<string, Exclude<ServiceName, 'push'>> = new Map
   ['user-groups', 'device'],
   ['commands', 'command'],
   ['alarms', 'alarm'],
+  ['alarm-types', 'alarm'],
   ['alarm-rules', 'alarm'],
   ['telemetry', 'alarm'],
   ['notifications', 'notification'],
 ]);
+
+/** `/api/v1/devices/{id}/telemetry` → alarm-service. */
+const TELEMETRY = /^\/api\/v1\/devices\/[^/]+\/telemetry\/?$/;
 
 export function serviceUrls(cfg: GatewayConfig): Record<ServiceName, string> {
   return {
@@ -126,7 +130,8 @@ export function createProxies(cfg: GatewayConfig, logger: Logger): Proxies {
 
   const api: RequestHandler = (req: Request, res: Response, next) => {
     const segment = /^\/api\/v1\/([^/]+)/.exec(req.path)?.[1];
-    const service = segment === undefined ? undefined : ROUTES.get(segment);
+    // a device's telemetry history lives in alarm-service (the telemetry store), the rest of /devices in device-service
+    const service = TELEMETRY.test(req.path) ? 'alarm' : segment === undefined ? undefined : ROUTES.get(segment);
     const proxy = service === undefined ? undefined : byService.get(service);
     if (!proxy) {
       next();
