@@ -16,7 +16,6 @@ const list = (fallback: string) =>
 /** The gateway's environment: one zod schema (platform `baseEnv` + these keys), parsed once in `start()`. */
 export const gatewayEnv = {
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-  HOST: z.string().default('127.0.0.1'),
   DATABASE_NAME: z.string().default('ds_gateway'),
   /** Prefix of every Redis key the gateway writes (sessions, rate limits); tests use their own. */
   REDIS_KEY_PREFIX: z.string().default('gw:'),

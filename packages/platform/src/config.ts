@@ -1,8 +1,11 @@
 import { z } from 'zod';
+import { tracingEnv } from './tracing';
 
 /** Connection settings every service shares; defaults match `infra/` (DESIGN.md §2). */
 export const baseEnv = {
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  /** The address the HTTP server binds: loopback locally, 0.0.0.0 in a container. */
+  HOST: z.string().default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   KAFKA_BROKERS: z.string().default('127.0.0.1:9092').transform((s) => s.split(',').map((b) => b.trim())),
   KAFKA_CLIENT: z.enum(['kafkajs', 'platformatic']).default('platformatic'),
@@ -19,6 +22,7 @@ export const baseEnv = {
   JWT_SECRET: z.string().min(32).default('devicesaga-development-secret-change-me-in-production'),
   JWT_ISSUER: z.string().default('devicesaga'),
   JWT_AUDIENCE: z.string().default('devicesaga-api'),
+  ...tracingEnv,
 };
 
 export class ConfigError extends Error {}

@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import { AppError } from './errors';
 import { logContext, type Logger } from './logger';
+import { startSpan } from './tracing';
 import type { Metrics } from './metrics';
 
 export type ReadinessChecks = Record<string, () => Promise<unknown>>;
@@ -33,15 +34,22 @@ export function createHttpApp({ logger, metrics, readiness, bodyLimit = '100kb' 
     res.locals.requestId = requestId;
     res.setHeader('X-Request-Id', requestId);
     const started = process.hrtime.bigint();
+    const traced = !req.path.startsWith('/health') && req.path !== '/metrics';
+    const span = traced ? startSpan(`HTTP ${req.method}`, req.header('traceparent'), 'server') : undefined;
     res.on('finish', () => {
       const route = (req.route as { path?: string } | undefined)?.path ?? (res.statusCode === 404 ? 'unmatched' : req.baseUrl || 'unmatched');
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      if (span) {
+        span.setAttribute('http.route', `${req.baseUrl}${String(route)}`);
+        span.setAttribute('http.response.status_code', res.statusCode);
+        span.end(res.statusCode >= 500 ? new Error(`HTTP ${res.statusCode}`) : undefined);
+      }
       metrics.httpDuration.observe({ method: req.method, route: String(route), status: String(res.statusCode) }, seconds);
       if (!req.path.startsWith('/health') && req.path !== '/metrics') {
         logger.debug({ requestId, method: req.method, path: req.path, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
       }
     });
-    logContext.run({ requestId }, next);
+    logContext.run(span ? { requestId, traceparent: span.traceparent } : { requestId }, next);
   }) as RequestHandler);
 
   app.use(express.json({ limit: bodyLimit }));

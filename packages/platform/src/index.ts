@@ -11,3 +11,4 @@ export * from './bus/index';
 export * from './bus-from-config';
 export * from './http-shell';
 export * from './access';
+export * from './tracing';

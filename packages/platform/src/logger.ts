@@ -7,6 +7,8 @@ export interface LogContext {
   requestId?: string;
   correlationId?: string;
   userId?: string;
+  /** The current span (W3C traceparent): what an event emitted while handling this request continues. */
+  traceparent?: string;
 }
 
 /** Carries the request/correlation id through async work so every log line has it. */

@@ -6,6 +6,7 @@ import type { BatchHandler, ConsumerOptions, Handler, RawBatch, RawMessage, RawP
 import type { SchemaCodec } from './schema-codec';
 import { sleep } from './client-common';
 import { runTransaction, type RelayLink } from './transaction';
+import { startSpan, type Span } from '../tracing';
 
 export interface RunnerDeps {
   serviceName: string;
@@ -25,6 +26,8 @@ export interface RunnerDeps {
 
 export interface RunnerMetrics {
   handled(topic: string, n: number): void;
+  /** How long after it was produced a message's handling committed. */
+  aged(topic: string, group: string, seconds: number): void;
   deadLettered(topic: string, reason: 'invalid' | 'failed', n: number): void;
   retried(topic: string): void;
 }
@@ -74,13 +77,55 @@ export function createBatchHandler<T extends Topic>(deps: RunnerDeps, options: C
     },
   });
 
-  /** The inbox insert for a set of message ids, as a literal statement that travels with BEGIN; it answers the new ids. */
+  /**
+   * The inbox insert for a set of message ids, as a literal statement that travels with BEGIN; it answers the ids to
+   * handle: new ones, and ones this group dead-lettered before (an operator redrove them from the DLQ).
+   */
   const inboxSql = (ids: string[], outcome = 'processed') => {
     // ids were validated as uuids by the envelope schema; checked again because they are inlined
     for (const id of ids) if (!UUID.test(id)) throw new Error(`not a uuid: ${id}`);
     return `INSERT INTO inbox (consumer_group, message_id, outcome)
-       SELECT ${escapeLiteral(groupId)}, id, ${escapeLiteral(outcome)} FROM unnest('{${ids.join(',')}}'::uuid[]) AS t(id)
-       ON CONFLICT DO NOTHING RETURNING message_id::text AS id`;
+       SELECT ${escapeLiteral(groupId)}, id, ${escapeLiteral(outcome)} FROM unnest('{${[...new Set(ids)].join(',')}}'::uuid[]) AS t(id)
+       ON CONFLICT (consumer_group, message_id) DO UPDATE SET outcome = EXCLUDED.outcome, processed_at = now()
+         WHERE inbox.outcome = 'dead-lettered'
+       RETURNING message_id::text AS id`;
+  };
+
+  /** The handlers on the messages of `valid` that the inbox found new, topic by topic in the handler map's order. */
+  const runHandlers = async (ctx: TxContext, valid: Valid[], fresh: Set<string>, spans: Map<string, Span>, handled: Valid[], failed: { id?: string }) => {
+    const byTopic = new Map<Topic, Valid[]>();
+    for (const v of valid) {
+      if (!fresh.delete(v.event.id)) continue; // duplicate (already handled, or twice in this batch)
+      let list = byTopic.get(v.topic);
+      if (!list) byTopic.set(v.topic, (list = []));
+      list.push(v);
+    }
+    for (const [topic, handler] of handlerEntries) {
+      const list = byTopic.get(topic);
+      if (!list) continue;
+      // A failing message's run counts as its first attempt (known for a per-message handler or a batch of one).
+      if (typeof handler !== 'function') {
+        try {
+          await handler.batch(
+            list.map((v) => v.event),
+            ctx,
+          );
+        } catch (err) {
+          if (list.length === 1) failed.id = list[0]!.event.id;
+          throw err;
+        }
+      } else {
+        for (const v of list) {
+          try {
+            await handler(v.event, { ...ctx, headers: { ...v.raw.headers, traceparent: spans.get(v.event.id)!.traceparent } });
+          } catch (err) {
+            failed.id = v.event.id;
+            throw err;
+          }
+        }
+      }
+      handled.push(...list);
+    }
   };
 
   /**
@@ -90,57 +135,31 @@ export function createBatchHandler<T extends Topic>(deps: RunnerDeps, options: C
    */
   const runTx = async (batchMessages: Valid[], failed: { id?: string }): Promise<Valid[]> => {
     const valid = [...batchMessages].sort((a, b) => compareKeys(a.raw.key, b.raw.key));
-    const headersById = new Map(valid.map((v) => [v.event.id, v.raw.headers]));
+    // one consumer span per message, child of the span that produced it; what its handler emits continues it
+    const spans = new Map<string, Span>(valid.map((v) => [v.event.id, startSpan(`consume ${v.topic}`, v.raw.headers.traceparent, 'consumer', { 'messaging.consumer.group.name': groupId })]));
     const handled: Valid[] = [];
-    await runTransaction(
-      {
-        dataSource,
-        serviceName,
-        logger,
-        ...(deps.relay ? { relay: deps.relay } : {}),
-        firstStatement: inboxSql(valid.map((v) => v.event.id)),
-        parentTrace: (causationId) => (causationId ? headersById.get(causationId)?.traceparent : undefined),
-      },
-      async (ctx: TxContext, firstRows) => {
-        const fresh = new Set(firstRows.map((r) => String(r.id)));
-        const byTopic = new Map<Topic, Valid[]>();
-        for (const v of valid) {
-          if (!fresh.delete(v.event.id)) continue; // duplicate (already handled, or twice in this batch)
-          let list = byTopic.get(v.topic);
-          if (!list) byTopic.set(v.topic, (list = []));
-          list.push(v);
-        }
-        for (const [topic, handler] of handlerEntries) {
-          const list = byTopic.get(topic);
-          if (!list) continue;
-          // A failing message's run counts as its first attempt (known for a per-message handler or a batch of one).
-          if (typeof handler !== 'function') {
-            try {
-              await handler.batch(
-                list.map((v) => v.event),
-                ctx,
-              );
-            } catch (err) {
-              if (list.length === 1) failed.id = list[0]!.event.id;
-              throw err;
-            }
-          } else {
-            for (const v of list) {
-              try {
-                await handler(v.event, { ...ctx, headers: v.raw.headers });
-              } catch (err) {
-                failed.id = v.event.id;
-                throw err;
-              }
-            }
-          }
-          handled.push(...list);
-        }
-      },
-    );
+    const options = {
+      dataSource,
+      serviceName,
+      logger,
+      ...(deps.relay ? { relay: deps.relay } : {}),
+      firstStatement: inboxSql(valid.map((v) => v.event.id)),
+      parentTrace: (causationId: string | null | undefined) => (causationId ? spans.get(causationId)?.traceparent : undefined),
+    };
+    try {
+      await runTransaction(options, (ctx, firstRows) => runHandlers(ctx, valid, new Set(firstRows.map((r) => String(r.id))), spans, handled, failed));
+    } catch (err) {
+      for (const span of spans.values()) span.end(err);
+      throw err;
+    }
+    for (const span of spans.values()) span.end();
     if (deps.metrics) {
+      const now = Date.now();
       const byTopic = new Map<string, number>();
-      for (const v of handled) byTopic.set(v.raw.topic, (byTopic.get(v.raw.topic) ?? 0) + 1);
+      for (const v of handled) {
+        byTopic.set(v.topic, (byTopic.get(v.topic) ?? 0) + 1);
+        deps.metrics.aged(v.topic, groupId, (now - Date.parse(v.event.occurredAt)) / 1000);
+      }
       for (const [t, n] of byTopic) deps.metrics.handled(t, n);
     }
     return handled;

@@ -141,6 +141,10 @@ export function createBus(options: BusOptions): BusInstance {
         ...options.relay,
       });
       relay.start();
+      metrics?.watchOutbox(async () => {
+        const [row] = await ds.query<{ n: number }[]>('SELECT count(*)::int AS n FROM outbox');
+        return row?.n ?? 0;
+      });
     },
 
     async consume<T extends Topic>(consumerOptions: ConsumerOptions<T>): Promise<ConsumerHandle> {

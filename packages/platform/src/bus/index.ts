@@ -10,7 +10,6 @@ export {
   BusOutboxInbox1767225600000,
   outboxInsertSql,
   OutboxRelay,
-  childTraceparent,
   OUTBOX_CHANNEL,
   RELAY_LOCK_CLASS,
   type RelayOptions,
@@ -20,3 +19,4 @@ export { createBatchHandler, type RunnerDeps } from './consumer-runner';
 export { runTransaction, type RelayLink, type TxOptions } from './transaction';
 export { handleOnce, type HandleOnceOptions } from './handle-once';
 export { createBusMetrics, type BusMetricsOptions } from './metrics';
+export { DlqAdmin, type DlqMessage, type DlqRef, type DlqAdminOptions } from './dlq-admin';

@@ -1,4 +1,5 @@
-import { randomFillSync, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { childTraceparent } from '../tracing';
 import type { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
 import type { Pool, PoolClient } from 'pg';
 import type { Logger } from 'pino';
@@ -46,30 +47,6 @@ export const OUTBOX_CHANNEL = 'devicesaga_outbox';
 
 /* ---------------------------------------------------------------- envelopes + trace context ---------------------------------------------------------------- */
 
-const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
-
-/** Random hex from a pooled buffer: one `randomFillSync` per 512 span ids instead of one `randomBytes` call each. */
-const randomPool = Buffer.allocUnsafe(4096);
-let randomOffset = randomPool.length;
-function randomHex(bytes: number): string {
-  if (randomOffset + bytes > randomPool.length) {
-    randomFillSync(randomPool);
-    randomOffset = 0;
-  }
-  const hex = randomPool.toString('hex', randomOffset, randomOffset + bytes);
-  randomOffset += bytes;
-  return hex;
-}
-
-const ZERO_TRACE = '0'.repeat(32);
-
-/** A W3C traceparent: a child of `parent` (same trace, new span) when one is given, else a new trace. */
-export function childTraceparent(parent?: string | null): string {
-  const m = parent ? TRACEPARENT.exec(parent) : null;
-  const traceId = m?.[1] && m[1] !== ZERO_TRACE ? m[1] : randomHex(16);
-  return `00-${traceId}-${randomHex(8)}-${m?.[3] ?? '01'}`;
-}
-
 export interface OutboxRow {
   id: string;
   topic: Topic;
@@ -99,7 +76,8 @@ export function buildRow(serviceName: string, e: OutgoingEvent, parentTraceparen
     topic: e.topic,
     key: e.key,
     envelope: result.data as Record<string, unknown>,
-    headers: { traceparent: childTraceparent(parentTraceparent) },
+    // the parent is the span that produced the event (its consumer span continues it); without one, a new trace
+    headers: { traceparent: parentTraceparent ?? childTraceparent() },
   };
 }
 

@@ -135,11 +135,42 @@ export class PlatformaticClient implements KafkaClient {
     };
     this.closers.add(stop);
 
+    /**
+     * Each partition is its own pipeline: the messages read from the stream queue per partition, and a partition whose
+     * previous batch is done takes everything queued for it at once — without waiting for the other partitions of the
+     * same read (no head-of-line blocking; the runner merges what arrives meanwhile into its next transaction). One
+     * batch per partition at a time keeps per-key order; at most `concurrency` partitions run at once; reading pauses
+     * while `maxQueued` messages wait, so a slow handler holds the fetch back instead of filling memory.
+     */
+    const queues = new Map<string, PMessage[]>();
+    const busy = new Set<string>();
+    const inFlight = new Set<Promise<void>>();
+    let queued = 0;
+    const maxQueued = 5_000;
+    const schedule = (onBatch: (batch: RawBatch) => Promise<void>) => {
+      for (const [key, list] of queues) {
+        if (busy.size >= concurrency || stopping) return;
+        if (busy.has(key) || list.length === 0) continue;
+        queues.delete(key);
+        queued -= list.length;
+        busy.add(key);
+        const work = processBatch(onBatch, list)
+          .catch((err: unknown) => logger?.error({ err }, 'platformatic consumer batch error'))
+          .finally(() => {
+            busy.delete(key);
+            inFlight.delete(work);
+            schedule(onBatch);
+            wake?.();
+          });
+        inFlight.add(work);
+      }
+    };
+
     return {
       run: async (onBatch) => {
         loop = (async () => {
           while (!stopping) {
-            const messages = readAvailable();
+            const messages = queued < maxQueued ? readAvailable() : [];
             if (messages.length === 0) {
               await new Promise<void>((resolve) => {
                 wake = resolve;
@@ -147,23 +178,16 @@ export class PlatformaticClient implements KafkaClient {
               wake = undefined;
               continue;
             }
-            const byPartition = new Map<string, PMessage[]>();
             for (const m of messages) {
               const key = `${m.topic}\u0000${m.partition}`;
-              let list = byPartition.get(key);
-              if (!list) byPartition.set(key, (list = []));
+              let list = queues.get(key);
+              if (!list) queues.set(key, (list = []));
               list.push(m);
             }
-            const batches = [...byPartition.values()];
-            try {
-              for (let i = 0; i < batches.length; i += concurrency) {
-                await Promise.all(batches.slice(i, i + concurrency).map((b) => processBatch(onBatch, b)));
-                if (stopping) break;
-              }
-            } catch (err) {
-              logger?.error({ err }, 'platformatic consumer loop error');
-            }
+            queued += messages.length;
+            schedule(onBatch);
           }
+          await Promise.all([...inFlight]);
         })();
         await Promise.resolve();
       },

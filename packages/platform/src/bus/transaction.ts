@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Topic } from '@devicesaga/contracts';
 import type { OutgoingEvent, TxContext } from './types';
 import { buildRow, OUTBOX_CHANNEL, outboxInsertSql, type OutboxRow } from './outbox';
+import { logContext } from '../logger';
 
 /** How a transaction reaches the outbox relay of its database. */
 export interface RelayLink {
@@ -20,7 +21,10 @@ export interface TxOptions {
   relay?: () => RelayLink | undefined;
   /** SQL (no parameters, values inlined as literals) sent in the same round trip as BEGIN; its result is returned. */
   firstStatement?: string;
-  /** Traceparent of the message a row's causation names, when it is one this transaction handles. */
+  /**
+   * The span an emitted event continues: the consumer span of the message its causation names, when it is one this
+   * transaction handles. Otherwise the current request's span (HTTP), else a new trace.
+   */
   parentTrace?: (causationId: string | null | undefined) => string | undefined;
 }
 
@@ -58,7 +62,7 @@ export async function runTransaction<T>(
       manager: qr.manager,
       logger,
       emit: <E extends Topic>(event: OutgoingEvent<E>) => {
-        outbox.push(buildRow(serviceName, event, options.parentTrace?.(event.causationId)));
+        outbox.push(buildRow(serviceName, event, options.parentTrace?.(event.causationId) ?? logContext.getStore()?.traceparent));
       },
       afterCommit: (fn) => {
         after.push(fn);

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import pino from 'pino';
+import { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import { dlqTopic } from '@devicesaga/contracts';
 import { batch, createKafkaClient, type KafkaClient, type KafkaClientName, type OutgoingEvent } from '../../src/bus';
@@ -185,7 +186,8 @@ describe.each(adapters)('consumer over %s', (adapter) => {
   });
 
   it('a batch handler gets the whole batch in one call; when one message fails, the others are handled once each and the bad one goes to the DLQ', async () => {
-    const bus = testBus(adapter, ds, `t${uid()}.`);
+    const registry = new Registry();
+    const bus = testBus(adapter, ds, `t${uid()}.`, { metrics: { registry } });
     const topic = bus.publishTopic('adapter.measure_received');
     const groupId = `g-${uid()}`;
     const dlq = await collect(adapter, [dlqTopic(topic)]);
@@ -231,6 +233,10 @@ describe.each(adapters)('consumer over %s', (adapter) => {
         `SELECT envelope->>'correlationId' AS correlation, envelope->>'causationId' AS causation FROM outbox WHERE topic = 'adapter.device_status'`,
       );
       for (const g of good) expect(rows.filter((r) => r.causation === g.id).map((r) => r.correlation)).toEqual([`own-${g.payload.values.n}`]);
+      // the stage latency histogram and the DLQ counter saw them
+      const text = await registry.metrics();
+      expect(text).toMatch(new RegExp(`bus_event_age_seconds_count\\{topic="adapter.measure_received",group="${groupId}"\\} 3`));
+      expect(text).toMatch(/bus_messages_dead_lettered_total\{topic="[^"]*adapter.measure_received",reason="failed"\} 1/);
     } finally {
       await dlq.stop();
       await bus.stop();

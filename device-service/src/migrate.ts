@@ -1,0 +1,39 @@
+/**
+ * `node dist/migrate.js`: runs device-service's database migrations and exits (0 when the schema is up to date). The
+ * chart's migration Job runs it before a new version's pods roll out. The DataSource is the one main.ts builds (same
+ * database, entities, migrations); only the database settings of the environment are read.
+ */
+import { createLogger, isMain, loadConfig, openDataSource } from '@devicesaga/platform';
+import { configShape } from './config';
+import { deviceDataSource } from './db/data-source';
+
+const logger = createLogger('device-service');
+
+export function migrationDataSource(env: NodeJS.ProcessEnv = process.env) {
+  const cfg = loadConfig({ DATABASE_NAME: configShape.DATABASE_NAME }, env);
+  return deviceDataSource(cfg, cfg.DATABASE_NAME);
+}
+
+/** Applies the pending migrations; answers the names of all applied ones, oldest first. */
+export async function migrate(env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
+  const dataSource = await openDataSource(migrationDataSource(env), logger);
+  try {
+    const rows: { name: string }[] = await dataSource.query('SELECT name FROM migrations ORDER BY timestamp');
+    return rows.map((r) => r.name);
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+if (isMain(module)) {
+  migrate().then(
+    (applied) => {
+      logger.info({ migrations: applied.length, latest: applied.at(-1) }, 'schema up to date');
+      process.exit(0);
+    },
+    (err: unknown) => {
+      logger.fatal({ err }, 'migrations failed');
+      process.exit(1);
+    },
+  );
+}
