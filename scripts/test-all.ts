@@ -83,7 +83,9 @@ async function main() {
   const logDir = path.join(root, '.run/test-logs');
   let stack;
   try {
-    stack = await startStack({ env, logDir, instance: testInstance, onProgress: (line) => console.log(`[test]   ${line}`) });
+    // every e2e test registers its users from this one IP: the gateway's per-IP login/register limit (10/min) is for the world
+    const stackEnv = { ...env, RATE_LIMIT_AUTH_IP_PER_MIN: process.env.RATE_LIMIT_AUTH_IP_PER_MIN ?? '1000' };
+    stack = await startStack({ env: stackEnv, logDir, instance: testInstance, onProgress: (line) => console.log(`[test]   ${line}`) });
   } catch (err) {
     console.error(`[test] the stack did not start: ${err instanceof Error ? err.message : String(err)}`);
     printErrorLines(logDir);
