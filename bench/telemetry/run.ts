@@ -130,36 +130,42 @@ async function main() {
     onProgress: log,
   });
   const alarmPort = 8103 + instance.portOffset;
-  const kafka = new Kafka({ clientId: 'telbench', brokers, logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  const topic = `${instance.name}.adapter.measure_received`;
-  const lagOf = async (groupId: string) => {
-    const [end, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
-    const endBy = new Map(end.map((p) => [p.partition, Number(p.high)]));
-    return committed[0]!.partitions.reduce((n, p) => n + Math.max(0, (endBy.get(p.partition) ?? 0) - Math.max(0, Number(p.offset))), 0);
-  };
-  const groups = { 'alarm-service': `alarm-service-${instance.name}`, 'device-service': `device-service-${instance.name}` };
-
-  // alarm lag: alarm.alarm_created as any consumer of it sees it
-  const lags: { at: number; lag: number }[] = [];
-  const raw = createKafkaClient('platformatic', { clientId: 'telbench-alarms', brokers, logger: createLogger('telbench', 'silent') });
-  await raw.ensureTopics([{ name: `${instance.name}.alarm.alarm_created`, partitions: 3 }]);
-  const alarmConsumer = await raw.consumer({ groupId: `telbench-${randomUUID()}`, topics: [`${instance.name}.alarm.alarm_created`], fromBeginning: false });
-  await alarmConsumer.run((batch) => {
-    const now = Date.now();
-    for (const m of batch.messages) {
-      if (!m.value) continue;
-      const e = JSON.parse(m.value.subarray(5).toString('utf8')) as { payload: { raisedAt: string } };
-      lags.push({ at: now, lag: now - Date.parse(e.payload.raisedAt) });
-    }
-    return Promise.resolve();
-  });
-
   let target: Awaited<ReturnType<typeof prepareTarget>> | undefined;
   const steps: Step[] = [];
   let raw1: Awaited<ReturnType<typeof rawMosquitto>> | undefined;
+  const cleanups: (() => Promise<unknown>)[] = [];
   try {
+    const kafka = new Kafka({ clientId: 'telbench', brokers, logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    cleanups.push(() => admin.disconnect());
+    const topic = `${instance.name}.adapter.measure_received`;
+    const lagOf = async (groupId: string) => {
+      const [end, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
+      const endBy = new Map(end.map((p) => [p.partition, Number(p.high)]));
+      return committed[0]!.partitions.reduce((n, p) => n + Math.max(0, (endBy.get(p.partition) ?? 0) - Math.max(0, Number(p.offset))), 0);
+    };
+    const groups = { 'alarm-service': `alarm-service-${instance.name}`, 'device-service': `device-service-${instance.name}` };
+
+    // alarm lag: alarm.alarm_created as any consumer of it sees it
+    const lags: { at: number; lag: number }[] = [];
+    const raw = createKafkaClient('platformatic', { clientId: 'telbench-alarms', brokers, logger: createLogger('telbench', 'silent') });
+    await raw.ensureTopics([{ name: `${instance.name}.alarm.alarm_created`, partitions: 3 }]);
+    const alarmConsumer = await raw.consumer({ groupId: `telbench-${randomUUID()}`, topics: [`${instance.name}.alarm.alarm_created`], fromBeginning: false });
+    cleanups.push(async () => {
+      await alarmConsumer.stop();
+      await raw.close();
+    });
+    await alarmConsumer.run((batch) => {
+      const now = Date.now();
+      for (const m of batch.messages) {
+        if (!m.value) continue;
+        const e = JSON.parse(m.value.subarray(5).toString('utf8')) as { payload: { raisedAt: string } };
+        lags.push({ at: now, lag: now - Date.parse(e.payload.raisedAt) });
+      }
+      return Promise.resolve();
+    });
+
     log(`creating ${deviceCount} devices (one temperature sensor each)`);
     target = await prepareTarget(stack.gatewayUrl, deviceCount);
     const devices = target.sensors.map((s) => s.deviceId);
@@ -244,9 +250,7 @@ async function main() {
     }
   } finally {
     if (target) await removeTarget(target).catch((err: unknown) => console.error(`removing the benchmark devices failed: ${String(err)}`));
-    await alarmConsumer.stop().catch(() => undefined);
-    await raw.close().catch(() => undefined);
-    await admin.disconnect();
+    for (const fn of cleanups.reverse()) await fn().catch(() => undefined);
     await stack.stop();
   }
 
