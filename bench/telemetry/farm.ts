@@ -2,7 +2,7 @@
  * The benchmark's device fleet, as its own process: device-simulator farms (one MQTT connection each, the simulator's
  * service account), every device a thermometer sending one reading per MQTT message at QoS 1. The alarm devices swing
  * between 45 (High temperature) and 20 every `swingMs`, so alarms are raised and cleared all along. Prints
- * `{"sent": n}` (readings PUBACKed by the broker) when done.
+ * `{"ready": t}` once connected and `{"sent": n, "seconds": s}` (readings PUBACKed by the broker) when done.
  */
 import { Farm, type Profile } from '../../device-simulator/src';
 
@@ -40,6 +40,8 @@ async function main() {
       }),
   );
   await Promise.all(farms.map((f) => f.start()));
+  const startedAt = Date.now();
+  process.stdout.write(`${JSON.stringify({ ready: startedAt })}\n`);
   const byId = new Map<string, Farm>();
   farms.forEach((f) => f.deviceIds.forEach((id) => byId.set(id, f)));
   let high = false;
@@ -50,8 +52,9 @@ async function main() {
   await new Promise((r) => setTimeout(r, spec.seconds * 1000));
   clearInterval(swing);
   const sent = farms.reduce((n, f) => n + f.stats.telemetrySent, 0);
+  const sendingSeconds = (Date.now() - startedAt) / 1000;
   await Promise.all(farms.map((f) => f.stop()));
-  process.stdout.write(`${JSON.stringify({ sent })}\n`);
+  process.stdout.write(`${JSON.stringify({ sent, seconds: sendingSeconds })}\n`);
   process.exit(0);
 }
 

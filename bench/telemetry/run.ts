@@ -122,6 +122,9 @@ interface Step {
   cpuTotalMsPerReading: number;
 }
 
+let interrupted: (() => void) | undefined;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => interrupted?.());
+
 async function main() {
   const stack = await startStack({
     instance,
@@ -134,6 +137,16 @@ async function main() {
   const steps: Step[] = [];
   let raw1: Awaited<ReturnType<typeof rawMosquitto>> | undefined;
   const cleanups: (() => Promise<unknown>)[] = [];
+  // Ctrl-C / SIGTERM: the devices go (their MQTT clients too), and the stack stops
+  interrupted = () => {
+    log('interrupted: cleaning up');
+    void (async () => {
+      if (target) await removeTarget(target).catch(() => undefined);
+      for (const fn of cleanups.reverse()) await fn().catch(() => undefined);
+      await stack.stop();
+      process.exit(130);
+    })();
+  };
   try {
     const kafka = new Kafka({ clientId: 'telbench', brokers, logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
@@ -190,49 +203,64 @@ async function main() {
         run: randomUUID().slice(0, 6),
       }),
     });
-    const runFarm = (rate: number, secs: number) =>
-      new Promise<number>((resolve, reject) => {
+    /** Starts the fleet; `ready` resolves once it is connected and sending, `done` with what it sent. */
+    const runFarm = (rate: number, secs: number) => {
+      let onReady: () => void = () => undefined;
+      const ready = new Promise<void>((r) => (onReady = r));
+      const done = new Promise<{ sent: number; seconds: number }>((resolve, reject) => {
         const child = spawn(path.join(root, 'node_modules/.bin/tsx'), [path.join(root, 'bench/telemetry/farm.ts')], { env: farmEnv(rate, secs), stdio: ['ignore', 'pipe', 'inherit'] });
         let out = '';
-        child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+        child.stdout.on('data', (b: Buffer) => {
+          out += b.toString();
+          if (out.includes('"ready"')) onReady();
+        });
         child.on('error', reject);
-        child.on('close', (code) => (code === 0 ? resolve((JSON.parse(out.trim().split('\n').pop()!) as { sent: number }).sent) : reject(new Error(`farm exited ${code}`))));
+        child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!) as { sent: number; seconds: number }) : reject(new Error(`farm exited ${code}`))));
       });
+      return { ready, done };
+    };
 
     log('warm-up: 10 s at 1,000 readings/s');
-    await runFarm(1000, 10);
+    await runFarm(1000, 10).done;
     await sleep(3000);
 
     for (const rate of rates) {
       log(`offering ${rate} readings/s for ${seconds} s`);
-      const stored0 = await metric(alarmPort, 'telemetry_readings_stored_total');
+      // the window: from the moment the fleet sends, `seconds` long; CPU and stored readings are counted in it
+      const farm = runFarm(rate, seconds);
+      await farm.ready;
       const lags0 = lags.length;
+      const stored0 = await metric(alarmPort, 'telemetry_readings_stored_total');
       const t0 = Date.now();
       const cpu = cpuWindow(seconds);
-      const sent = await runFarm(rate, seconds);
-      const elapsed = (Date.now() - t0) / 1000;
+      await sleep(seconds * 1000);
       const stored1 = await metric(alarmPort, 'telemetry_readings_stored_total');
+      const elapsed = (Date.now() - t0) / 1000;
       const usage = await cpu;
+      const { sent, seconds: sending } = await farm.done;
       const lagAtEnd: Record<string, number> = {};
       for (const [name, g] of Object.entries(groups)) lagAtEnd[name] = await lagOf(g);
+      // then everything sent must arrive: the adapter's backlog and both consumers' lag drain
       const drainSeconds: Record<string, number> = {};
       const d0 = Date.now();
+      while ((await metric(alarmPort, 'telemetry_readings_stored_total')) < stored0 + sent && Date.now() - d0 < 120_000) await sleep(500);
       for (const [name, g] of Object.entries(groups)) {
         while ((await lagOf(g)) > 0 && Date.now() - d0 < 120_000) await sleep(500);
         drainSeconds[name] = (Date.now() - d0) / 1000;
       }
+      const inWindow = Math.max(1, stored1 - stored0);
       const stepLags = lags.slice(lags0).map((l) => l.lag).sort((a, b) => a - b);
       const cpuMsPerReading: Record<string, number> = {};
       let total = 0;
       for (const [g, s] of usage) {
-        const ms = (s * 1000) / Math.max(1, sent);
+        const ms = (s * 1000) / inWindow;
         cpuMsPerReading[g] = Math.round(ms * 1000) / 1000;
         total += ms;
       }
       const step: Step = {
         offered: rate,
         sent,
-        seconds: elapsed,
+        seconds: sending,
         storedPerSec: Math.round((stored1 - stored0) / elapsed),
         lagAtEnd,
         drainSeconds,
@@ -244,7 +272,7 @@ async function main() {
       };
       steps.push(step);
       log(
-        `offered ${rate}/s: sent ${sent} (${Math.round(sent / elapsed)}/s), stored ${step.storedPerSec}/s, lag at end ${JSON.stringify(lagAtEnd)}, drained in ${JSON.stringify(drainSeconds)} s, ` +
+        `offered ${rate}/s: sent ${sent} (${Math.round(sent / sending)}/s), stored ${step.storedPerSec}/s, lag at end ${JSON.stringify(lagAtEnd)}, drained in ${JSON.stringify(drainSeconds)} s, ` +
           `alarm lag p50 ${step.alarmLagP50} ms p99 ${step.alarmLagP99} ms (${step.alarms} alarms), CPU ${step.cpuTotalMsPerReading} ms/reading`,
       );
     }
