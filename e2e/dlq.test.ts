@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { dlqTopic } from '@devicesaga/contracts';
 import { createKafkaClient, type KafkaClient, type RawMessage } from '@devicesaga/platform';
 import type { SimulatedDevice } from '../device-simulator/src';
-import { ApiUser, type Device } from './support/api';
+import { Client } from 'pg';
+import { ApiUser, type Command, type Device } from './support/api';
 import { connectDevice } from './support/devices';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
@@ -45,6 +46,86 @@ describe('a malformed message on a saga topic', () => {
     expect(dead.headers['x-dlq-original-topic']).toBe(commandTopic);
   });
 });
+
+describe('DLQ tooling (operators)', () => {
+  let alice: ApiUser;
+  let operator: ApiUser;
+  let device: Device;
+  let firmware: SimulatedDevice;
+
+  beforeAll(async () => {
+    alice = await ApiUser.register('redrive');
+    operator = await ApiUser.operator();
+    device = await alice.createDevice('redrive device');
+    firmware = await connectDevice(device);
+  });
+
+  afterAll(async () => {
+    await firmware?.stop();
+  });
+
+  it('only operators may see the DLQs', async () => {
+    expect((await alice.call('GET', '/api/v1/admin/dlq')).status).toBe(403);
+    expect((await operator.call('GET', '/api/v1/admin/dlq')).status).toBe(200);
+  });
+
+  it("a command dead-lettered while its sensor's row was locked is redriven by an operator once the lock is gone, and its saga then completes", async () => {
+    const sensor = alice.sensor(device, 'temperature');
+    // The cause: something holds the sensor's row (a stuck transaction, a migration gone wrong). device-service's
+    // statements time out on it (DATABASE_LOCK_TIMEOUT_MS), are retried, and the command ends in its DLQ.
+    const db = new Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: deviceDatabase });
+    await db.connect();
+    let locked = true;
+    try {
+      await db.query('BEGIN');
+      await db.query('SELECT 1 FROM sensors WHERE id = $1 FOR UPDATE', [sensor.id]);
+      const posted = await alice.sendCommand({ deviceId: device.id, sensorId: sensor.id, action: 'set', value: 36.5 });
+      expect(posted.status).toBe(202);
+      const dead = await poll('the command in a DLQ', 60_000, async () => {
+        const listed = await operator.call<{ items: DlqItem[] }>('GET', '/api/v1/admin/dlq');
+        return listed.body.items.find((m) => m.correlationId === posted.body.id && m.type === 'command.value_set') ?? null;
+      });
+      expect(dead.group).toMatch(/^device-service/);
+      expect(dead.error).toMatch(/lock/i);
+      expect((await alice.call<Command>('GET', `/api/v1/commands/${posted.body.id}`)).body.status).toBe('PENDING');
+
+      await db.query('ROLLBACK'); // the cause is fixed
+      locked = false;
+      const redriven = await operator.call<{ redriven: number }>('POST', '/api/v1/admin/dlq/redrive', {
+        body: { dlqTopic: dead.dlqTopic, partition: dead.partition, offset: dead.offset },
+      });
+      expect(redriven.body).toEqual({ redriven: 1 });
+      expect((await alice.waitTerminal(posted.body.id)).status).toBe('SUCCEEDED');
+      expect(await alice.sensorValue(sensor.id)).toBe(36.5);
+    } finally {
+      if (locked) await db.query('ROLLBACK').catch(() => undefined);
+      await db.end();
+    }
+  });
+});
+
+interface DlqItem {
+  dlqTopic: string;
+  partition: number;
+  offset: string;
+  group: string;
+  error: string;
+  type: string | null;
+  correlationId: string | null;
+}
+
+/** device-service's database of the stack under test (scripts/stack/instance.ts names an instance's databases). */
+const deviceDatabase = process.env.E2E_INSTANCE ? `ds_device_${process.env.E2E_INSTANCE}` : 'ds_device';
+
+async function poll<T>(what: string, timeoutMs: number, fn: () => Promise<T | null>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = await fn();
+    if (found !== null) return found;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
 
 /** Reads a topic from the beginning with a throwaway group until a message matches. */
 async function findInTopic(kafka: KafkaClient, topic: string, match: (m: RawMessage) => boolean, timeoutMs: number): Promise<RawMessage> {

@@ -4,7 +4,7 @@
 # whole test suite on Node 24.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mode=${1:?usage: bootstrap.sh start|test}
+mode=${1:?usage: bootstrap.sh start|test|newman}
 shift || true
 
 say() { printf '[devicesaga] %s\n' "$*"; }
@@ -28,5 +28,6 @@ source infra/.run/env
 case "$mode" in
   start) exec node_modules/.bin/tsx scripts/stack.ts --demo "$@" ;;
   test) exec node_modules/.bin/tsx scripts/test-all.ts "$@" ;;
+  newman) exec node_modules/.bin/tsx scripts/newman-only.ts "$@" ;;
   *) say "unknown mode $mode"; exit 2 ;;
 esac

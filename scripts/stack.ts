@@ -2,7 +2,7 @@
  * `npm start`: every service, the device simulator farm and demo data; prints the dashboard URL and the demo login.
  * Ctrl-C stops everything gracefully (the infrastructure keeps running: `npm run infra:down` stops it).
  */
-import { seedDemo, demoUser } from './stack/demo';
+import { seedDemo, demoOperator, demoUser } from './stack/demo';
 import { startStack } from './stack/stack';
 
 async function main() {
@@ -25,7 +25,8 @@ async function main() {
 [devicesaga] up in ${((Date.now() - t0) / 1000).toFixed(1)} s — ${devices} demo devices, simulator farm answering every device
   dashboard:  ${stack.gatewayUrl}/
   API:        ${stack.gatewayUrl}/api/v1
-  demo login: ${demoUser.email} / ${demoUser.password}
+  demo login: ${demoUser.username} (or ${demoUser.email}) / ${demoUser.password}
+  operator:   ${demoOperator.username} / ${demoOperator.password}   (make another: npm run user:role -- <username> operator)
   logs:       .run/logs/<service>.log     stop: Ctrl-C (infrastructure: npm run infra:down)
 `);
 }

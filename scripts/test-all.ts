@@ -6,6 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { newmanStep } from './stack/newman';
+import { ensureOperator } from './stack/operator';
 import { startStack } from './stack/stack';
 import { root } from './stack/processes';
 
@@ -21,6 +23,9 @@ interface JestSummary {
  * TEST_PORT_OFFSET pick another one (two checkouts testing on one machine at once).
  */
 const testInstance = { name: process.env.TEST_INSTANCE ?? 'test', portOffset: Number(process.env.TEST_PORT_OFFSET ?? 1000) };
+
+/** The e2e tests' operator (DLQ tooling, alarm types, parameters). */
+const e2eOperator = { username: 'e2e-operator', email: 'e2e-operator@devicesaga.local', password: 'e2e-operator-password-2026' };
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const steps: string[] = [];
@@ -59,6 +64,25 @@ function jest(project: string, env: NodeJS.ProcessEnv, extra: string[]) {
   }
 }
 
+/** The newman collection against the started stack (scripts/stack/newman.ts); its assertions count in the summary. */
+async function newman(gatewayUrl: string, env: NodeJS.ProcessEnv, logDir: string) {
+  const t0 = Date.now();
+  console.log('\n[test] newman (postman/devicesaga.postman_collection.json)…');
+  let result;
+  try {
+    result = await newmanStep(gatewayUrl, testInstance, env, logDir, mkdtempSync(path.join(os.tmpdir(), 'newman-')));
+  } catch (err) {
+    console.error(`[test] newman could not run: ${err instanceof Error ? err.message : String(err)}`);
+    result = { ok: false, passed: 0, failed: 1 };
+  }
+  totals.passed += result.passed;
+  totals.failed += result.failed;
+  if (result.skipped) totals.skipped += result.skipped.requests;
+  steps.push(`${result.ok ? 'ok  ' : 'FAIL'} newman: ${result.passed} assertions passed, ${result.failed} failed (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  if (result.skipped) steps.push(`skip newman: ${result.skipped.requests} requests not run — ${result.skipped.why}`);
+  if (!result.ok) ok = false;
+}
+
 /** The error and fatal lines of each service log, so a CI run that cannot start the stack says why. */
 function printErrorLines(logDir: string) {
   if (!existsSync(logDir)) return;
@@ -83,8 +107,9 @@ async function main() {
   const logDir = path.join(root, '.run/test-logs');
   let stack;
   try {
+    // a short lock timeout: the DLQ e2e test holds a sensor's row and waits for the command to be dead-lettered;
     // every e2e test registers its users from this one IP: the gateway's per-IP login/register limit (10/min) is for the world
-    const stackEnv = { ...env, RATE_LIMIT_AUTH_IP_PER_MIN: process.env.RATE_LIMIT_AUTH_IP_PER_MIN ?? '1000' };
+    const stackEnv = { ...env, DATABASE_LOCK_TIMEOUT_MS: '1000', RATE_LIMIT_AUTH_IP_PER_MIN: process.env.RATE_LIMIT_AUTH_IP_PER_MIN ?? '1000' };
     stack = await startStack({ env: stackEnv, logDir, instance: testInstance, onProgress: (line) => console.log(`[test]   ${line}`) });
   } catch (err) {
     console.error(`[test] the stack did not start: ${err instanceof Error ? err.message : String(err)}`);
@@ -95,7 +120,21 @@ async function main() {
   }
   if (stack) {
     try {
-      jest('e2e', { ...env, GATEWAY_URL: stack.gatewayUrl, TOPIC_PREFIX: `${testInstance.name}.`, E2E_LOG_DIR: logDir }, extra);
+      await ensureOperator(stack.gatewayUrl, testInstance, env, e2eOperator);
+      jest(
+        'e2e',
+        {
+          ...env,
+          GATEWAY_URL: stack.gatewayUrl,
+          TOPIC_PREFIX: `${testInstance.name}.`,
+          E2E_INSTANCE: testInstance.name,
+          E2E_LOG_DIR: logDir,
+          E2E_OPERATOR_LOGIN: e2eOperator.username,
+          E2E_OPERATOR_PASSWORD: e2eOperator.password,
+        },
+        extra,
+      );
+      await newman(stack.gatewayUrl, env, logDir);
     } finally {
       await stack.stop();
     }

@@ -18,7 +18,8 @@ import {
   requireUser,
   runMain,
   runTransaction,
-  signAccessToken,
+  identityHeaders,
+  serviceUser,
   type Bus,
   type BusInstance,
   type ConsumerHandle,
@@ -85,12 +86,10 @@ export async function start(overrides: Record<string, string | number | boolean 
     cleanups.push(() => subscriber.quit());
 
     // The registry and access answers of device-service's internal routes, as this service (a `service:` identity).
-    let serviceToken: { value: string; until: number } | undefined;
-    const authHeaders = async () => {
-      if (!serviceToken || serviceToken.until < Date.now()) {
-        serviceToken = { value: await signAccessToken(cfg, { id: `service:${SERVICE}`, email: `${SERVICE}@services.internal` }, 900), until: Date.now() + 600_000 };
-      }
-      return { authorization: `Bearer ${serviceToken.value}` };
+    let identity: { headers: Record<string, string>; until: number } | undefined;
+    const authHeaders = () => {
+      if (!identity || identity.until < Date.now()) identity = { headers: identityHeaders(cfg, serviceUser(SERVICE), 300), until: Date.now() + 240_000 };
+      return identity.headers;
     };
     const access = new AccessClient({ baseUrl: cfg.DEVICE_SERVICE_URL, authHeaders, subscriber, logger: log, registryTtlMs: cfg.REGISTRY_TTL_MS });
     await access.start();

@@ -100,7 +100,7 @@ export async function start(overrides: Record<string, string | number | boolean 
         },
       },
     });
-    app.use(commandRoutes({ jwt: cfg, dataSource, bus, access, signals, publisher, logger: log, created }));
+    app.use(commandRoutes({ identity: cfg, dataSource, bus, access, signals, publisher, logger: log, created }));
     finish(app, log);
 
     const server = await listen(app, cfg.PORT);

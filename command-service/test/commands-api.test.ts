@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createRedis, createLogger } from '@devicesaga/platform';
 import { start, type Started } from '../src/main';
-import { applyEvent, client, DeviceServiceStub, ensureDatabase, sagaEvent, TEST_DB, tokenFor, until, type Api } from './helpers';
+import { applyEvent, client, DeviceServiceStub, ensureDatabase, sagaEvent, TEST_DB, identityFor, until, type Api } from './helpers';
 
 const A = `user-a-${randomUUID()}`;
 const B = `user-b-${randomUUID()}`;
@@ -29,8 +29,8 @@ beforeAll(async () => {
   await stub.start();
   app = await start({ PORT: 0, DATABASE_NAME: TEST_DB, DEVICE_SERVICE_URL: stub.url, BUS_ENABLED: false, LOG_LEVEL: 'silent', SWEEP_INTERVAL_MS: 3_600_000 });
   call = client(app.port);
-  tokenA = await tokenFor(A);
-  tokenB = await tokenFor(B);
+  tokenA = identityFor(A);
+  tokenB = identityFor(B);
 });
 
 afterAll(async () => {
@@ -155,7 +155,7 @@ describe('POST /api/v1/commands', () => {
     expect(JSON.stringify(res.body.error)).toContain('idempotency-key');
   });
 
-  test('a request without a token is a 401', async () => {
+  test('a request without a signed identity (not through the gateway) is a 401', async () => {
     const res = await fetch(`http://127.0.0.1:${app.port}/api/v1/commands`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body()) });
     expect(res.status).toBe(401);
   });

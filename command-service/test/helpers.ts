@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express from 'express';
 import type { EventOf, PayloadOf } from '@devicesaga/contracts';
-import { closeServer, createLogger, ensureDatabase as ensureDatabaseOn, testDatabaseName, signAccessToken, verifyAccessToken, handleOnce, type HandlerContext } from '@devicesaga/platform';
+import { closeServer, createLogger, ensureDatabase as ensureDatabaseOn, testDatabaseName, IDENTITY_HEADER, identityHeaders, identityOfHeaders, handleOnce, type HandlerContext } from '@devicesaga/platform';
 import { config } from '../src/config';
 import { createHandlers, type TrackedTopic } from '../src/handlers';
 import type { Started } from '../src/main';
@@ -15,12 +15,13 @@ export function ensureDatabase(name = TEST_DB): Promise<void> {
   return ensureDatabaseOn(settings, name);
 }
 
-export async function tokenFor(userId: string): Promise<string> {
-  return signAccessToken(settings, { id: userId, email: `${userId}@example.test` }, 3600);
+/** The signed identity (`X-DS-Identity` value) the gateway would forward for this user. */
+export function identityFor(userId: string): string {
+  return identityHeaders(settings, { id: userId }, 3600)[IDENTITY_HEADER]!;
 }
 
 /**
- * A stand-in for device-service's `GET /api/v1/sensors/{id}`: it verifies the bearer token and answers the sensors
+ * A stand-in for device-service's `GET /api/v1/sensors/{id}`: it verifies the signed identity and answers the sensors
  * it was given for their owner only (404 for anyone else), or 500 while `failing`.
  */
 export class DeviceServiceStub {
@@ -39,18 +40,19 @@ export class DeviceServiceStub {
         res.status(500).json({ error: { code: 'INTERNAL', message: 'boom' } });
         return;
       }
-      const token = (req.header('authorization') ?? '').replace(/^Bearer /, '');
-      verifyAccessToken(settings, token).then(
-        ({ user }) => {
-          const sensor = this.sensors.get(req.params.id);
-          if (!sensor || sensor.owner !== user.id) {
-            res.status(404).json({ error: { code: 'NOT_FOUND', message: 'sensor not found' } });
-            return;
-          }
-          res.json({ id: req.params.id, deviceId: sensor.deviceId, parameter: 'temperature', value: 20, min: 0, max: 100, updatedAt: new Date().toISOString() });
-        },
-        () => res.status(401).json({ error: { code: 'UNAUTHORIZED', message: 'no' } }),
-      );
+      let user;
+      try {
+        user = identityOfHeaders(settings, req.headers);
+      } catch {
+        res.status(401).json({ error: { code: 'UNAUTHORIZED', message: 'no' } });
+        return;
+      }
+      const sensor = this.sensors.get(req.params.id);
+      if (!sensor || sensor.owner !== user.id) {
+        res.status(404).json({ error: { code: 'NOT_FOUND', message: 'sensor not found' } });
+        return;
+      }
+      res.json({ id: req.params.id, deviceId: sensor.deviceId, parameter: 'temperature', value: 20, min: 0, max: 100, updatedAt: new Date().toISOString() });
     });
     await new Promise<void>((resolve) => {
       this.server = app.listen(0, '127.0.0.1', () => resolve());
@@ -71,10 +73,10 @@ export interface Api {
 
 export function client(port: number) {
   const base = `http://127.0.0.1:${port}`;
-  return async (method: string, path: string, token: string, body?: unknown, headers: Record<string, string> = {}): Promise<Api> => {
+  return async (method: string, path: string, identity: string, body?: unknown, headers: Record<string, string> = {}): Promise<Api> => {
     const res = await fetch(`${base}${path}`, {
       method,
-      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      headers: { [IDENTITY_HEADER]: identity, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
       ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
     });
     return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };

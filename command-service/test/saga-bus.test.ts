@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createBus, createKafkaClient, createLogger, testDatabaseName, type BusInstance, type KafkaClient, type RawConsumer } from '@devicesaga/platform';
 import { start, type Started } from '../src/main';
-import { client, DeviceServiceStub, ensureDatabase, settings, tokenFor, until } from './helpers';
+import { client, DeviceServiceStub, ensureDatabase, settings, identityFor, until } from './helpers';
 
 /**
  * command-service on the real bus (Kafka + schema registry), on topics of its own (TOPIC_PREFIX) so nothing else
@@ -59,7 +59,7 @@ afterAll(async () => {
 
 test('a command goes out on command.value_set, and the outcomes coming back move it to SUCCEEDED, waking a long-poll', async () => {
   const call = client(app.port);
-  const token = await tokenFor(USER);
+  const token = identityFor(USER);
   const created = await call('POST', '/api/v1/commands', token, { deviceId: DEVICE, sensorId: SENSOR, action: 'set', value: 22 }, { 'Idempotency-Key': randomUUID() });
   expect(created.status).toBe(202);
   const id = created.body.id as string;

@@ -88,8 +88,8 @@ export async function start(overrides: Record<string, string | number | boolean>
       await redis.quit();
     });
     const accessChanged = () => publishAccessChanged(redis, log);
-    app.use('/api/v1', apiRoutes({ dataSource, dynsec, jwt: cfg, logger: log, accessChanged }));
-    app.use('/internal/v1', requireUser(cfg), internalAccessRoutes(dataSource));
+    app.use('/api/v1', apiRoutes({ dataSource, dynsec, identity: cfg, logger: log, accessChanged }));
+    app.use('/internal/v1', requireUser(cfg, { services: true }), internalAccessRoutes(dataSource));
     finish(app, log);
     const server: Server = await listen(app, cfg.PORT);
     stops.push(() => closeServer(server));

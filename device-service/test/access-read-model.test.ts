@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { AccessClient, createLogger, createRedis, loadConfig, signAccessToken, testDatabaseName, type Redis } from '@devicesaga/platform';
+import { AccessClient, createLogger, createRedis, identityHeaders, loadConfig, serviceUser, testDatabaseName, type Redis } from '@devicesaga/platform';
 import { start, type Started } from '../src/main';
 import { ensureDatabase, infraCredentials } from './helpers';
 
 const DB = testDatabaseName('ds_test_device_access');
-const jwt = loadConfig({});
+const settings = loadConfig({});
 const logger = createLogger('access-test', 'silent');
 let app: Started;
 let base: string;
@@ -12,23 +12,23 @@ let subscriber: Redis;
 let access: AccessClient;
 const alice = { id: `alice-${randomUUID()}`, email: 'alice@example.com' };
 const bob = { id: `bob-${randomUUID()}`, email: 'bob@example.com' };
-const tokens: Record<string, string> = {};
+/** Signed identities, as the gateway (users) or a calling service would send them. */
+const identities: Record<string, Record<string, string>> = {};
 let calls = 0;
 
 beforeAll(async () => {
   await ensureDatabase(DB);
   app = await start({ PORT: 0, DATABASE_NAME: DB, BUS_ENABLED: 'false', LOG_LEVEL: 'silent', ...infraCredentials() });
   base = `http://127.0.0.1:${app.port}`;
-  tokens.alice = await signAccessToken(jwt, alice, 600);
-  tokens.bob = await signAccessToken(jwt, bob, 600);
-  const serviceToken = await signAccessToken(jwt, { id: 'service:access-test', email: 'access-test@services.internal' }, 600);
+  identities.alice = identityHeaders(settings, alice, 600);
+  identities.bob = identityHeaders(settings, bob, 600);
   subscriber = createRedis(loadConfig({}).REDIS_URL, logger, 'access-test');
   // a long TTL: only the announcement can make the cache see a change within this test
   access = new AccessClient({
     baseUrl: base,
     authHeaders: () => {
       calls++;
-      return { authorization: `Bearer ${serviceToken}` };
+      return identityHeaders(settings, serviceUser('access-test'), 600);
     },
     subscriber,
     logger,
@@ -44,7 +44,7 @@ afterAll(async () => {
 async function call(who: 'alice' | 'bob', method: string, path: string, body?: unknown) {
   const res = await fetch(`${base}/api/v1${path}`, {
     method,
-    headers: { authorization: `Bearer ${tokens[who]}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: { ...identities[who], ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -112,7 +112,7 @@ describe('the access read model (device-service internal routes + AccessClient w
   });
 
   it('the internal routes refuse users (they are for services only)', async () => {
-    const res = await fetch(`${base}/internal/v1/access/users/${alice.id}`, { headers: { authorization: `Bearer ${tokens.alice}` } });
+    const res = await fetch(`${base}/internal/v1/access/users/${alice.id}`, { headers: identities.alice });
     expect(res.status).toBe(404);
     const anonymous = await fetch(`${base}/internal/v1/access/users/${alice.id}`);
     expect(anonymous.status).toBe(401);

@@ -1,25 +1,28 @@
 /* eslint-disable @typescript-eslint/no-unsafe-assignment -- jest's asymmetric matchers (expect.any, objectContaining) are typed any */
 import { randomUUID } from 'node:crypto';
 import mqtt from 'mqtt';
-import { loadConfig, signAccessToken, testDatabaseName } from '@devicesaga/platform';
+import { identityHeaders, loadConfig, testDatabaseName } from '@devicesaga/platform';
 import { start, type Started } from '../src/main';
 import { ensureDatabase, infraCredentials } from './helpers';
 
 const DB = testDatabaseName('ds_test_device_http');
-const jwt = loadConfig({});
+const settings = loadConfig({});
 let app: Started;
 let base: string;
-const alice = { id: `alice-${randomUUID()}`, email: 'alice@example.com' };
-const bob = { id: `bob-${randomUUID()}`, email: 'bob@example.com' };
-const tokens: Record<string, string> = {};
+const alice = { id: `alice-${randomUUID()}`, email: 'alice@example.com', username: 'alice' };
+const bob = { id: `bob-${randomUUID()}`, email: 'bob@example.com', username: 'bob' };
+const olga = { id: `olga-${randomUUID()}`, email: 'olga@example.com', username: 'olga', role: 'operator' as const };
+/** Signed identities, as the gateway forwards them (services refuse requests without one). */
+const identities: Record<string, Record<string, string>> = {};
 
 beforeAll(async () => {
   await ensureDatabase(DB);
   const creds = infraCredentials();
   app = await start({ PORT: 0, DATABASE_NAME: DB, BUS_ENABLED: 'false', LOG_LEVEL: 'silent', ...creds });
   base = `http://127.0.0.1:${app.port}/api/v1`;
-  tokens.alice = await signAccessToken(jwt, alice, 600);
-  tokens.bob = await signAccessToken(jwt, bob, 600);
+  identities.alice = identityHeaders(settings, alice, 600);
+  identities.bob = identityHeaders(settings, bob, 600);
+  identities.olga = identityHeaders(settings, olga, 600);
 });
 afterAll(async () => {
   // leave no MQTT clients behind in the broker
@@ -50,10 +53,10 @@ interface Body {
   error: { code: string; message: string; details?: { path: string; message: string }[] };
 }
 
-async function call(who: 'alice' | 'bob' | null, method: string, path: string, body?: unknown) {
+async function call(who: 'alice' | 'bob' | 'olga' | null, method: string, path: string, body?: unknown) {
   const res = await fetch(`${base}${path}`, {
     method,
-    headers: { ...(who ? { authorization: `Bearer ${tokens[who]}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: { ...(who ? identities[who] : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -63,8 +66,12 @@ async function call(who: 'alice' | 'bob' | null, method: string, path: string, b
 describe('device-service HTTP API (in-process, real PostgreSQL and Mosquitto)', () => {
   let device: Body;
 
-  it('without a token the API answers 401', async () => {
+  it('without a signed identity (a request that did not come through the gateway) the API answers 401', async () => {
     expect((await call(null, 'GET', '/devices')).status).toBe(401);
+    const forged = { 'x-ds-identity': identities.alice!['x-ds-identity']!.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')) };
+    expect((await fetch(`${base}/devices`, { headers: forged })).status).toBe(401);
+    expect((await fetch(`${base}/devices`, { headers: identityHeaders(settings, alice, -1) })).status).toBe(401);
+    expect((await fetch(`${base}/devices`, { headers: { authorization: 'Bearer eyJhbGciOiJIUzI1NiJ9.e30.x' } })).status).toBe(401);
   });
 
   it('user A creates a device (with its MQTT secret, shown once) and reads it', async () => {
@@ -138,7 +145,7 @@ describe('device-service HTTP API (in-process, real PostgreSQL and Mosquitto)', 
     const badId = await call('alice', 'GET', '/devices/not-a-uuid');
     expect(badId.status).toBe(400);
     expect(badId.body.error.details).toEqual([expect.objectContaining({ path: 'params.id' })]);
-    const badParam = await call('alice', 'POST', '/parameters', { name: 'pressure', min: 10, max: 5 });
+    const badParam = await call('olga', 'POST', '/parameters', { name: 'pressure', min: 10, max: 5 });
     expect(badParam.status).toBe(400);
     expect(badParam.body.error.details).toEqual([expect.objectContaining({ path: 'body.max' })]);
     const badLimit = await call('alice', 'GET', '/devices?limit=0');
@@ -146,14 +153,34 @@ describe('device-service HTTP API (in-process, real PostgreSQL and Mosquitto)', 
     expect(badLimit.body.error.details).toEqual([expect.objectContaining({ path: 'query.limit' })]);
   });
 
-  it('a new parameter can be added and used by a device', async () => {
+  it('an operator adds a parameter that any user can then use on a device; a plain user may not add one (403)', async () => {
     const name = `p_${randomUUID().slice(0, 8)}`;
-    expect((await call('alice', 'POST', '/parameters', { name, unit: 'hPa', min: 900, max: 1100 })).status).toBe(201);
-    expect((await call('alice', 'POST', '/parameters', { name, unit: 'hPa', min: 900, max: 1100 })).status).toBe(409);
+    const refused = await call('alice', 'POST', '/parameters', { name, unit: 'hPa', min: 900, max: 1100 });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.code).toBe('FORBIDDEN');
+    expect((await call('olga', 'POST', '/parameters', { name, unit: 'hPa', min: 900, max: 1100 })).status).toBe(201);
+    expect((await call('olga', 'POST', '/parameters', { name, unit: 'hPa', min: 900, max: 1100 })).status).toBe(409);
     const d = await call('alice', 'POST', '/devices', { name: 'baro', sensors: [{ parameter: name }] });
     expect(d.status).toBe(201);
     expect(d.body.sensors[0]).toMatchObject({ parameter: name, value: 900, min: 900, max: 1100 });
     expect((await call('alice', 'DELETE', `/devices/${d.body.id}`)).status).toBe(204);
+  });
+
+  it('a device may be created with ids its client chose (legacy create_device); a taken id is 409 and leaves the owner untouched', async () => {
+    const id = randomUUID();
+    const sensorId = randomUUID();
+    const created = await call('alice', 'POST', '/devices', { id, name: 'chosen', sensors: [{ id: sensorId, parameter: 'temperature' }] });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ id, sensors: [{ id: sensorId, parameter: 'temperature' }] });
+    const taken = await call('bob', 'POST', '/devices', { id, name: 'mine now', sensors: [] });
+    expect(taken.status).toBe(409);
+    const sensorTaken = await call('bob', 'POST', '/devices', { name: 'x', sensors: [{ id: sensorId, parameter: 'temperature' }] });
+    expect(sensorTaken.status).toBe(409);
+    // alice's device and its MQTT credentials are unharmed
+    expect((await call('alice', 'GET', `/sensors/${sensorId}`)).body).toMatchObject({ deviceId: id });
+    const url = process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1884';
+    await (await mqtt.connectAsync(url, { username: id, password: created.body.mqtt.password, reconnectPeriod: 0, connectTimeout: 3000 })).endAsync();
+    expect((await call('alice', 'DELETE', `/devices/${id}`)).status).toBe(204);
   });
 
   it('pagination walks every device once', async () => {

@@ -16,6 +16,16 @@ export class ApiUser {
     readonly token: string,
   ) {}
 
+  /** The stack's operator (scripts/test-all.ts makes one and passes its login). */
+  static async operator(): Promise<ApiUser> {
+    const login = process.env.E2E_OPERATOR_LOGIN;
+    const password = process.env.E2E_OPERATOR_PASSWORD;
+    if (!login || !password) throw new Error('E2E_OPERATOR_LOGIN/E2E_OPERATOR_PASSWORD are not set (scripts/test-all.ts sets them)');
+    const res = await request<{ token: string; user: { id: string; email: string } }>('POST', '/api/v1/auth/login', { body: { login, password } });
+    if (res.status !== 200) throw new Error(`operator login ${res.status}: ${JSON.stringify(res.body)}`);
+    return new ApiUser(res.body.user.id, res.body.user.email, res.body.token);
+  }
+
   static async register(label = 'user'): Promise<ApiUser> {
     const email = `${label}-${randomUUID().slice(0, 8)}@e2e.devicesaga.local`;
     const password = `pw-${randomUUID()}`;

@@ -5,6 +5,7 @@ import express from 'express';
 import {
   closeServer,
   createDataSource,
+  DlqAdmin,
   createHttpApp,
   createLogger,
   createMetrics,
@@ -18,12 +19,15 @@ import {
 } from '@devicesaga/platform';
 import { ApiKeyStore } from './auth/api-key-store';
 import { Authenticator } from './auth/authenticator';
+import { Revocations } from './auth/revocations';
 import { SessionStore } from './auth/sessions';
 import { config } from './config';
-import { entities } from './db/entities';
+import { entities, UserEntity } from './db/entities';
 import { migrations } from './db/migrations';
 import { accountRoutes } from './http/account-routes';
-import { authRoutes } from './http/auth-routes';
+import { adminRoutes } from './http/admin-routes';
+import { Accounts, authRoutes } from './http/auth-routes';
+import { legacyRoutes } from './http/legacy-routes';
 import { createProxies } from './http/proxy';
 import { RateLimits } from './http/rate-limits';
 import { requireAuth } from './http/require-auth';
@@ -50,22 +54,43 @@ export async function start(overrides: Overrides = {}): Promise<RunningGateway> 
   await redisReady(redis, 3000);
   const metrics = createMetrics('gateway');
 
-  const sessions = new SessionStore(redis, cfg.REDIS_KEY_PREFIX);
-  const apiKeys = new ApiKeyStore(dataSource, cfg, cfg.API_KEY_TOKEN_TTL_SECONDS, cfg.API_KEY_CACHE_TTL_MS, logger);
-  const authenticator = new Authenticator(cfg, sessions, apiKeys);
+  const revocations = new Revocations(redis, cfg.REDIS_KEY_PREFIX, logger);
+  revocations.start();
+  const sessions = new SessionStore(redis, cfg.REDIS_KEY_PREFIX, revocations);
+  const apiKeys = new ApiKeyStore(dataSource, revocations, logger);
+  const users = dataSource.getRepository(UserEntity);
+  const authenticator = new Authenticator({
+    jwt: cfg,
+    identity: cfg,
+    sessions,
+    apiKeys,
+    revocations,
+    cacheMs: cfg.AUTH_CACHE_MS,
+    identityTtlSeconds: cfg.IDENTITY_TTL_SECONDS,
+    loadUser: async (id) => {
+      const u = await users.findOneBy({ id });
+      return u ? { id: u.id, email: u.email, username: u.username, role: u.role } : undefined;
+    },
+  });
   const limits = new RateLimits(redis, cfg, logger);
+  limits.start();
   const proxies = createProxies(cfg, logger);
+  const accounts = new Accounts({ cfg, dataSource, sessions, authenticator, limits });
 
+  // No global body parser: proxied requests stream through untouched; the gateway's own routes parse their bodies.
   const app = createHttpApp({
     logger,
     metrics,
+    jsonBody: false,
     readiness: { database: () => dataSource.query('SELECT 1'), redis: () => redis.ping() },
   });
   app.use(cookieParser());
-  app.use('/api/v1', authRoutes({ cfg, dataSource, sessions, authenticator, limits }));
+  app.use('/api/v1', authRoutes(accounts));
   app.use('/api/v1', requireAuth(authenticator, cfg.ALLOWED_ORIGINS), limits.perCaller());
   app.use('/api/v1', accountRoutes(dataSource, apiKeys));
+  app.use('/api/v1/admin', adminRoutes(new DlqAdmin({ brokers: cfg.KAFKA_BROKERS, topicPrefix: cfg.TOPIC_PREFIX, logger })));
   app.use(proxies.api);
+  app.use(legacyRoutes({ cfg, accounts, authenticator, limits, call: proxies.call }));
   if (existsSync(cfg.STATIC_DIR)) {
     app.use(express.static(cfg.STATIC_DIR, { index: 'index.html', maxAge: '5m' }));
     logger.info({ dir: cfg.STATIC_DIR }, 'serving dashboard');
@@ -86,6 +111,8 @@ export async function start(overrides: Overrides = {}): Promise<RunningGateway> 
       await closeServer(server);
       for (const socket of wsSockets) socket.destroy();
       proxies.close();
+      await limits.stop();
+      await revocations.stop();
       await redis.quit().catch(() => undefined);
       await dataSource.destroy();
     },

@@ -6,41 +6,60 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { WebSocket, WebSocketServer } from 'ws';
-import { Redis, testDatabaseName, verifyAccessToken, type JwtSettings } from '@devicesaga/platform';
+import { identityOfHeaders, Redis, testDatabaseName, type IdentitySettings, type JwtSettings } from '@devicesaga/platform';
 import { start, type RunningGateway } from '../src/main';
 
-const JWT: JwtSettings = {
+const JWT: JwtSettings & IdentitySettings = {
   JWT_SECRET: 'gateway-test-secret-at-least-32-characters-long',
   JWT_ISSUER: 'devicesaga',
   JWT_AUDIENCE: 'devicesaga-api',
+  IDENTITY_SECRET: 'gateway-test-identity-secret-at-least-32-chars',
 };
 const RUN = randomUUID().slice(0, 8);
 
 interface Echo {
   sub: string | null;
   email: string | null;
+  username: string | null;
+  role: string | null;
   requestId: string | undefined;
   cookie: string | undefined;
+  authorization: string | undefined;
   apiKey: string | undefined;
   path: string;
-  body: unknown;
-  forwardedToken?: string;
+  /** The request body exactly as the service received it. */
+  raw: string;
+  contentType: string | undefined;
+  forwardedIdentity?: string | undefined;
 }
 
-/** Stands in for device-service: echoes who the gateway said the caller is. */
+/** Stands in for device-service: echoes who the signed identity says the caller is, and the raw body. */
 async function startDeviceStub(): Promise<{ url: string; server: Server }> {
   const app = express();
-  app.use(express.json());
+  app.use(express.raw({ type: () => true }));
   const echo = async (req: express.Request, res: express.Response) => {
-    const auth = req.header('authorization');
-    let sub: string | null = null;
-    let email: string | null = null;
-    if (auth?.startsWith('Bearer ')) {
-      const v = await verifyAccessToken(JWT, auth.slice(7)).catch(() => null);
-      sub = v?.user.id ?? null;
-      email = v?.user.email ?? null;
+    await Promise.resolve();
+    let user: { id: string; email: string; username: string; role: string } | null = null;
+    try {
+      user = identityOfHeaders(JWT, req.headers);
+    } catch {
+      user = null;
     }
-    const body: Echo = { sub, email, requestId: req.header('x-request-id'), cookie: req.header('cookie'), apiKey: req.header('x-api-key'), path: req.originalUrl, body: req.body as unknown, forwardedToken: auth?.slice(7) };
+    const raw = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
+    const body: Echo = {
+      sub: user?.id ?? null,
+      email: user?.email ?? null,
+      username: user?.username ?? null,
+      role: user?.role ?? null,
+      requestId: req.header('x-request-id'),
+      cookie: req.header('cookie'),
+      authorization: req.header('authorization'),
+      apiKey: req.header('x-api-key'),
+      path: req.originalUrl,
+      raw,
+      contentType: req.header('content-type'),
+      forwardedIdentity: req.header('x-ds-identity'),
+    };
     res.status(req.method === 'POST' ? 201 : 200).json(body);
   };
   app.get('/api/v1/devices/never-answers', () => undefined); // never answers: the proxy timeout must
@@ -58,10 +77,12 @@ async function startPushStub(): Promise<{ url: string; wss: WebSocketServer }> {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
   wss.on('connection', (socket, req) => {
-    const auth = req.headers.authorization ?? '';
-    verifyAccessToken(JWT, auth.replace(/^Bearer /, ''))
-      .then((v) => socket.send(JSON.stringify({ type: 'hello', userId: v.user.id, url: req.url, cookie: req.headers.cookie ?? null })))
-      .catch(() => socket.close(4001, 'bad token'));
+    try {
+      const user = identityOfHeaders(JWT, req.headers);
+      socket.send(JSON.stringify({ type: 'hello', userId: user.id, url: req.url, cookie: req.headers.cookie ?? null, authorization: req.headers.authorization ?? null }));
+    } catch {
+      socket.close(4001, 'bad identity');
+    }
   });
   return { url: `http://127.0.0.1:${(wss.address() as AddressInfo).port}`, wss };
 }
@@ -99,7 +120,7 @@ function common() {
 beforeAll(async () => {
   device = await startDeviceStub();
   push = await startPushStub();
-  gw = await start({ ...common(), STATIC_DIR: staticDir, REDIS_KEY_PREFIX: prefixes[0], RATE_LIMIT_AUTH_IP_PER_MIN: 10_000, RATE_LIMIT_LOGIN_FAILS_PER_EMAIL: 1000 });
+  gw = await start({ ...common(), STATIC_DIR: staticDir, REDIS_KEY_PREFIX: prefixes[0], RATE_LIMIT_AUTH_IP_PER_MIN: 10_000, RATE_LIMIT_LOGIN_FAILS_PER_ACCOUNT: 1000 });
   base = `http://127.0.0.1:${gw.port}`;
   strict = await start({
     ...common(),
@@ -107,7 +128,7 @@ beforeAll(async () => {
     RATE_LIMIT_USER_PER_SEC: 3,
     RATE_LIMIT_APIKEY_PER_SEC: 2,
     RATE_LIMIT_AUTH_IP_PER_MIN: 4,
-    RATE_LIMIT_LOGIN_FAILS_PER_EMAIL: 2,
+    RATE_LIMIT_LOGIN_FAILS_PER_ACCOUNT: 2,
     PROXY_TIMEOUT_MS: 300,
   });
   strictBase = `http://127.0.0.1:${strict.port}`;
@@ -153,15 +174,15 @@ async function userWithToken(at = base, headers: Record<string, string> = {}) {
   const { email } = await register(at, newEmail(), headers);
   const res = await login(at, email, PASSWORD, headers);
   const body = await json(res);
-  return { email, token: body.token as string, user: body.user as { id: string; email: string } };
+  return { email, token: body.token as string, user: body.user as { id: string; email: string; username: string; role: string } };
 }
 
 describe('accounts and sessions', () => {
-  it('register answers 201 with the user; the same email in another case is 409 EMAIL_TAKEN', async () => {
+  it('register answers 201 with the user (a login name derived from the email when none is given); the same email in another case is 409 EMAIL_TAKEN', async () => {
     const { res, email } = await register();
     expect(res.status).toBe(201);
     const body = await json(res);
-    expect(body).toEqual({ id: anyString, email: email.toLowerCase(), name: 'Test User' });
+    expect(body).toEqual({ id: anyString, username: email.split('@')[0]!.toLowerCase(), email: email.toLowerCase(), name: 'Test User', role: 'user' });
     expect(res.headers.get('x-request-id')).toBeTruthy();
 
     const again = await register(base, email.toUpperCase());
@@ -282,25 +303,40 @@ describe('proxying to the services', () => {
     expect((await json(res)).error).toMatchObject({ code: 'UNAUTHORIZED' });
   });
 
-  it("a proxied request carries a valid JWT for the caller and the request id, without cookies or the API key", async () => {
+  it('a proxied request carries the signed identity of the caller (id, email, username, role) and the request id, without cookies, the token or the API key', async () => {
     const { token, user } = await userWithToken();
     const res = await fetch(`${base}/api/v1/devices?limit=5`, { headers: { cookie: `ds_session=${token}; other=1`, 'x-request-id': 'req-proxy-1' } });
     expect(res.status).toBe(200);
     expect(res.headers.get('x-request-id')).toBe('req-proxy-1');
     const echo = (await res.json()) as Echo;
-    expect(echo).toMatchObject({ sub: user.id, email: user.email, requestId: 'req-proxy-1', path: '/api/v1/devices?limit=5' });
+    expect(echo).toMatchObject({ sub: user.id, email: user.email, username: user.username, role: 'user', requestId: 'req-proxy-1', path: '/api/v1/devices?limit=5' });
     expect(echo.cookie).toBeUndefined();
+    expect(echo.authorization).toBeUndefined();
   });
 
-  it('a JSON body is forwarded intact after the gateway has parsed it', async () => {
+  it('an identity header sent by the client never reaches a service: the gateway replaces it with its own', async () => {
+    const { token, user } = await userWithToken();
+    const bob = await userWithToken();
+    const stolen = ((await (await fetch(`${base}/api/v1/devices`, { headers: { authorization: `Bearer ${bob.token}` } })).json()) as Echo).forwardedIdentity!;
+    const res = await fetch(`${base}/api/v1/devices`, { headers: { authorization: `Bearer ${token}`, 'x-ds-identity': stolen } });
+    const echo = (await res.json()) as Echo;
+    expect(echo.sub).toBe(user.id);
+    expect(echo.forwardedIdentity).not.toBe(stolen);
+  });
+
+  it('a body is forwarded byte for byte, never re-serialised', async () => {
     const { token } = await userWithToken();
-    const payload = { name: 'boiler', sensors: [{ parameter: 'temperature' }] };
-    const res = await fetch(`${base}/api/v1/devices`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(payload) });
+    const raw = '{ "name" : "boiler",\n  "sensors": [ {"parameter":"temperature"} ] , "n": 1.50 }';
+    const res = await fetch(`${base}/api/v1/devices`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: raw });
     expect(res.status).toBe(201);
-    expect(((await res.json()) as Echo).body).toEqual(payload);
+    const echo = (await res.json()) as Echo;
+    expect(echo.raw).toBe(raw);
+    expect(echo.contentType).toBe('application/json');
+    const notJson = await fetch(`${base}/api/v1/devices`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{not json' });
+    expect(((await notJson.json()) as Echo).raw).toBe('{not json');
   });
 
-  it('an API-key caller is forwarded with a freshly minted token for its user, and the key is stripped', async () => {
+  it('an API-key caller is forwarded with the signed identity of its user, and the key is stripped', async () => {
     const { token, user } = await userWithToken();
     const key = await json(await fetch(`${base}/api/v1/api-keys`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"name":"m"}' }));
     const res = await fetch(`${base}/api/v1/sensors/abc`, { headers: { 'x-api-key': key.key as string } });
@@ -309,8 +345,9 @@ describe('proxying to the services', () => {
     expect(echo.sub).toBe(user.id);
     expect(echo.apiKey).toBeUndefined();
     expect(echo.requestId).toEqual(res.headers.get('x-request-id'));
-    // the forwarded token is not the key, and it is not a session token the gateway would accept back
-    expect((await fetch(`${base}/api/v1/me`, { headers: { authorization: `Bearer ${echo.forwardedToken ?? ''}` } })).status).toBe(401);
+    // the forwarded identity is not a credential the gateway accepts from outside
+    expect((await fetch(`${base}/api/v1/me`, { headers: { authorization: `Bearer ${echo.forwardedIdentity ?? ''}` } })).status).toBe(401);
+    expect((await fetch(`${base}/api/v1/me`, { headers: { 'x-ds-identity': echo.forwardedIdentity ?? '' } })).status).toBe(401);
   });
 
   it('a service that is down answers 503 JSON at once, not a hang', async () => {
@@ -408,7 +445,7 @@ describe('WebSocket /ws', () => {
     const { token, user } = await userWithToken();
     const r = await connect(`ws://127.0.0.1:${gw.port}/ws?token=${encodeURIComponent(token)}&lastSeq=7`);
     expect(r.status).toBe(101);
-    expect(r.hello).toEqual({ type: 'hello', userId: user.id, url: '/ws?lastSeq=7', cookie: null });
+    expect(r.hello).toEqual({ type: 'hello', userId: user.id, url: '/ws?lastSeq=7', cookie: null, authorization: null });
   });
 
   it('the session cookie authenticates the upgrade too; a foreign Origin is refused with 403', async () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AppError, type Logger } from '@devicesaga/platform';
+import { AppError, IDENTITY_HEADER, type Logger } from '@devicesaga/platform';
 
 export interface DeviceAccessOptions {
   baseUrl: string;
@@ -14,7 +14,7 @@ const sensorAnswer = z.object({ id: z.string(), deviceId: z.string() });
 
 /**
  * Asks device-service whether a user may command a sensor of a device: `GET /api/v1/sensors/{id}` with the caller's
- * bearer token (device-service answers 404 for a sensor the user cannot access). 404, or a sensor of another device,
+ * signed identity (`X-DS-Identity`, marked `via: command-service`) (device-service answers 404 for a sensor the user cannot access). 404, or a sensor of another device,
  * answers 404 "device not found"; device-service unreachable or failing answers 503.
  *
  * Positive answers are cached briefly in an in-memory LRU keyed by (user, sensor), and concurrent look-ups of the same
@@ -28,13 +28,13 @@ export class DeviceAccess {
 
   constructor(private readonly options: DeviceAccessOptions) {}
 
-  async assertSensorOfDevice(userId: string, authorization: string, deviceId: string, sensorId: string): Promise<void> {
-    const sensorDevice = await this.sensorDevice(userId, authorization, sensorId);
+  async assertSensorOfDevice(userId: string, identity: string, deviceId: string, sensorId: string): Promise<void> {
+    const sensorDevice = await this.sensorDevice(userId, identity, sensorId);
     if (sensorDevice === null || sensorDevice !== deviceId) throw AppError.notFound('device');
   }
 
   /** The device of a sensor the user may access, or null. */
-  private async sensorDevice(userId: string, authorization: string, sensorId: string): Promise<string | null> {
+  private async sensorDevice(userId: string, identity: string, sensorId: string): Promise<string | null> {
     const key = `${userId}\u0000${sensorId}`;
     const hit = this.cache.get(key);
     if (hit) {
@@ -46,7 +46,7 @@ export class DeviceAccess {
     }
     let pending = this.inflight.get(key);
     if (!pending) {
-      pending = this.fetchSensor(authorization, sensorId).finally(() => this.inflight.delete(key));
+      pending = this.fetchSensor(identity, sensorId).finally(() => this.inflight.delete(key));
       this.inflight.set(key, pending);
     }
     const deviceId = await pending;
@@ -61,11 +61,11 @@ export class DeviceAccess {
     return deviceId;
   }
 
-  private async fetchSensor(authorization: string, sensorId: string): Promise<string | null> {
+  private async fetchSensor(identity: string, sensorId: string): Promise<string | null> {
     const url = `${this.options.baseUrl.replace(/\/$/, '')}/api/v1/sensors/${encodeURIComponent(sensorId)}`;
     let res: Response;
     try {
-      res = await fetch(url, { headers: { authorization, accept: 'application/json' }, signal: AbortSignal.timeout(this.options.timeoutMs) });
+      res = await fetch(url, { headers: { [IDENTITY_HEADER]: identity, accept: 'application/json' }, signal: AbortSignal.timeout(this.options.timeoutMs) });
     } catch (err) {
       this.options.logger.warn({ err: err instanceof Error ? err.message : String(err), url }, 'device-service unreachable');
       throw AppError.unavailable('device-service unavailable');

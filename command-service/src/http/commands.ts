@@ -3,7 +3,7 @@ import { Router, type Request, type Response } from 'express';
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { commandAction } from '@devicesaga/contracts';
-import { AppError, currentUser, parseOrThrow, requireUser, route, type Bus, type JwtSettings, type Logger } from '@devicesaga/platform';
+import { AppError, currentUser, IDENTITY_TTL_SECONDS, parseOrThrow, requireUser, route, signIdentity, type Bus, type IdentitySettings, type Logger } from '@devicesaga/platform';
 import type { Counter } from 'prom-client';
 import type { DeviceAccess } from '../access/device-access';
 import {
@@ -48,7 +48,7 @@ const listQuery = z.strictObject({
 });
 
 export interface CommandRoutesDeps {
-  jwt: JwtSettings;
+  identity: IdentitySettings;
   dataSource: DataSource;
   bus: Pick<Bus, 'transaction'>;
   access: DeviceAccess;
@@ -63,7 +63,7 @@ class KeyTaken extends Error {}
 
 export function commandRoutes(deps: CommandRoutesDeps): Router {
   const router = Router();
-  router.use('/api/v1/commands', requireUser(deps.jwt));
+  router.use('/api/v1/commands', requireUser(deps.identity));
 
   router.post(
     '/api/v1/commands',
@@ -78,7 +78,9 @@ export function commandRoutes(deps: CommandRoutesDeps): Router {
         if (existing) return replay(res, user.id, existing, hash);
       }
 
-      await deps.access.assertSensorOfDevice(user.id, req.header('authorization') ?? '', body.deviceId, body.sensorId);
+      // Asks device-service as this user, signed by command-service (`via`), the way the gateway signs a request.
+      const identity = signIdentity(deps.identity, { ...user, via: 'command-service' }, IDENTITY_TTL_SECONDS);
+      await deps.access.assertSensorOfDevice(user.id, identity, body.deviceId, body.sensorId);
 
       const now = new Date(); // millisecond precision, so the listing cursor round-trips exactly
       const commandId = randomUUID();

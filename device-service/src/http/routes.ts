@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
-import { AppError, currentUser, parseOrThrow, requireUser, route, type JwtSettings, type Logger } from '@devicesaga/platform';
+import { AppError, currentUser, parseOrThrow, requireRole, requireUser, route, type IdentitySettings, type Logger } from '@devicesaga/platform';
 import { DynsecError, type DynsecClient } from '../mqtt/dynsec';
 import { hashSecret, newDeviceSecret } from '../mqtt/password';
 import { grantedTo, isMember, mayAccessDeviceGroup, PersonalGroups } from './access';
@@ -10,13 +10,14 @@ import { grantedTo, isMember, mayAccessDeviceGroup, PersonalGroups } from './acc
 export interface RouteDeps {
   dataSource: DataSource;
   dynsec: Pick<DynsecClient, 'createDeviceClient' | 'setDevicePassword' | 'deleteDeviceClient'>;
-  jwt: JwtSettings;
+  identity: IdentitySettings;
   logger: Logger;
   /** Tells the services' access caches that who may access what changed (after the change committed). */
   accessChanged: () => void;
 }
 
-const idParams = z.object({ id: z.uuid() });
+// Any 8-4-4-4-12 hex id: devices and sensors may have ids their clients chose (legacy create_device).
+const idParams = z.object({ id: z.guid() });
 const name = z.string().trim().min(1).max(200);
 const pageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
@@ -24,10 +25,12 @@ const pageQuery = z.object({
 });
 
 const createDeviceBody = z.object({
+  /** Client-chosen ids (the legacy-compatible API lets a client pick them); 409 when taken. */
+  id: z.guid().optional(),
   name,
   groupId: z.uuid().optional(),
   sensors: z
-    .array(z.object({ parameter: z.string().min(1).max(64) }))
+    .array(z.object({ id: z.guid().optional(), parameter: z.string().min(1).max(64) }))
     .max(64)
     .default([])
     .refine((s) => new Set(s.map((x) => x.parameter)).size === s.length, { message: 'a parameter appears twice' }),
@@ -97,7 +100,7 @@ export function apiRoutes(deps: RouteDeps): Router {
   const { dataSource: ds, dynsec, logger, accessChanged } = deps;
   const personal = new PersonalGroups(ds);
   const r = Router();
-  r.use(requireUser(deps.jwt));
+  r.use(requireUser(deps.identity));
 
   /** The caller, with their personal groups ensured. */
   const caller = async (res: Response) => {
@@ -132,10 +135,11 @@ export function apiRoutes(deps: RouteDeps): Router {
     }),
   );
 
-  // Admin-free for now: any authenticated user may add a parameter (there is no admin role yet).
+  // Operators manage parameters (DESIGN.md §5); everyone reads them.
   r.post(
     '/parameters',
     route(async (req, res) => {
+      requireRole(res, 'operator');
       const user = await caller(res);
       const body = parseOrThrow(createParameterBody, req.body, 'body');
       const rows: unknown[] = await ds.query(
@@ -168,16 +172,17 @@ export function apiRoutes(deps: RouteDeps): Router {
         throw AppError.badRequest(`unknown parameter: ${unknown.map((u) => u.parameter).join(', ')}`, details);
       }
 
-      const id = randomUUID();
+      const id = body.id?.toLowerCase() ?? randomUUID();
       const secret = newDeviceSecret();
       const hash = await hashSecret(secret);
-      // The broker first, then the row; if the row fails, the broker client goes again.
-      await dynsec.createDeviceClient(id, secret);
       const now = new Date();
       const sensors: SensorRow[] = body.sensors.map((s) => {
         const p = byName.get(s.parameter)!;
-        return { id: randomUUID(), device_id: id, parameter: p.name, value: p.default_value ?? p.min, min: p.min, max: p.max, unit: p.unit, updated_at: now };
+        return { id: s.id?.toLowerCase() ?? randomUUID(), device_id: id, parameter: p.name, value: p.default_value ?? p.min, min: p.min, max: p.max, unit: p.unit, updated_at: now };
       });
+      // The rows first (a taken id fails there, before the broker is touched), then the broker client inside the
+      // transaction; if the commit fails after it, the broker client goes again.
+      let brokerClient = false;
       try {
         await ds.transaction(async (m) => {
           await m.query(`INSERT INTO devices (id, name, group_id, created_by, mqtt_password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)`, [
@@ -191,8 +196,12 @@ export function apiRoutes(deps: RouteDeps): Router {
           for (const s of sensors) {
             await m.query(`INSERT INTO sensors (id, device_id, parameter, value, updated_at) VALUES ($1, $2, $3, $4, $5)`, [s.id, id, s.parameter, s.value, now]);
           }
+          await dynsec.createDeviceClient(id, secret);
+          brokerClient = true;
         });
       } catch (err) {
+        if ((err as { driverError?: { code?: string } }).driverError?.code === '23505') throw AppError.conflict('a device or sensor with this id exists', 'ID_TAKEN');
+        if (!brokerClient) throw err;
         await dynsec.deleteDeviceClient(id).catch((e: unknown) => logger.error({ err: e, deviceId: id }, 'could not remove the MQTT client of a device that failed to save'));
         throw err;
       }

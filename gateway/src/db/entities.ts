@@ -1,5 +1,8 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
+export const userRoles = ['user', 'operator'] as const;
+export type UserRole = (typeof userRoles)[number];
+
 @Entity({ name: 'users' })
 export class UserEntity {
   @PrimaryGeneratedColumn('uuid')
@@ -8,6 +11,17 @@ export class UserEntity {
   /** Stored lower-cased; unique (also enforced on lower(email) by the migration). */
   @Column({ type: 'text' })
   email!: string;
+
+  /**
+   * The login name, shown in notifications; unique case-insensitively (lower(username) index). No '@'. Always written
+   * by this code (the column is nullable only for replicas of the previous release during a rolling upgrade).
+   */
+  @Column({ type: 'text' })
+  username!: string;
+
+  /** `user`, or `operator` (also manages parameters, alarm types and the DLQ — DESIGN.md §5). */
+  @Column({ type: 'text', default: 'user' })
+  role!: UserRole;
 
   @Column({ name: 'display_name', type: 'text', nullable: true })
   displayName!: string | null;

@@ -32,6 +32,7 @@ export function accountRoutes(dataSource: DataSource, apiKeys: ApiKeyStore): Rou
 
   router.post(
     '/api-keys',
+    express.json({ limit: '16kb' }),
     route(async (req, res) => {
       const principal = principalOf(res);
       requireSession(principal);

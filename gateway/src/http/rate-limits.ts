@@ -3,16 +3,19 @@ import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { AppError, type Logger, type Redis } from '@devicesaga/platform';
 import type { GatewayConfig } from '../config';
 import { principalOf } from '../auth/authenticator';
+import { SharedBuckets } from './shared-buckets';
 
 type Policy = 'fail-open' | 'fail-closed';
 
 /**
- * Redis-backed limits (shared by every replica). When Redis fails: the auth endpoints (login, register) fail
- * closed with 503; authenticated API traffic fails open, logging a warning at most every 10 s.
+ * Authenticated API traffic: a token bucket per user and per API key, decided in memory and shared between replicas
+ * through Redis in the background (`SharedBuckets`: no Redis round trip per request). Login and register: Redis-backed
+ * counters per client address and per account (exact across replicas; each such request costs an argon2 hash anyway,
+ * so the round trip does not matter there); they fail closed with 503 when Redis fails.
  */
 export class RateLimits {
-  private readonly user: RateLimiterRedis;
-  private readonly apiKey: RateLimiterRedis;
+  private readonly user: SharedBuckets;
+  private readonly apiKey: SharedBuckets;
   private readonly authIp: RateLimiterRedis;
   private readonly loginFails: RateLimiterRedis;
   private lastWarnAt = 0;
@@ -24,25 +27,35 @@ export class RateLimits {
   ) {
     const p = `${cfg.REDIS_KEY_PREFIX}rl:`;
     const common = { storeClient: redis, rejectIfRedisNotReady: true };
-    const perSecond = (points: number, name: string) =>
-      new RateLimiterRedis({ ...common, keyPrefix: `${p}${name}`, points, duration: 1, inMemoryBlockOnConsumed: points + 1, inMemoryBlockDuration: 1 });
-    this.user = perSecond(cfg.RATE_LIMIT_USER_PER_SEC, 'user');
-    this.apiKey = perSecond(cfg.RATE_LIMIT_APIKEY_PER_SEC, 'apikey');
+    const buckets = (rate: number, name: string) =>
+      new SharedBuckets({ redis, keyPrefix: `${p}${name}:`, ratePerSec: rate, burst: rate, syncMs: cfg.RATE_LIMIT_SYNC_MS, logger });
+    this.user = buckets(cfg.RATE_LIMIT_USER_PER_SEC, 'user');
+    this.apiKey = buckets(cfg.RATE_LIMIT_APIKEY_PER_SEC, 'apikey');
     this.authIp = new RateLimiterRedis({ ...common, keyPrefix: `${p}auth-ip`, points: cfg.RATE_LIMIT_AUTH_IP_PER_MIN, duration: 60 });
     this.loginFails = new RateLimiterRedis({
       ...common,
       keyPrefix: `${p}login-fail`,
-      points: cfg.RATE_LIMIT_LOGIN_FAILS_PER_EMAIL,
+      points: cfg.RATE_LIMIT_LOGIN_FAILS_PER_ACCOUNT,
       duration: cfg.RATE_LIMIT_LOGIN_FAILS_WINDOW_SEC,
     });
+  }
+
+  start(): void {
+    this.user.start();
+    this.apiKey.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.user.stop(), this.apiKey.stop()]);
   }
 
   /** Per authenticated user, or per API key for API-key callers (mount after authentication). */
   perCaller(): RequestHandler {
     return (_req, res, next) => {
       const principal = principalOf(res);
-      const [limiter, key] = principal.kind === 'apiKey' ? [this.apiKey, principal.apiKeyId] : [this.user, principal.user.id];
-      this.consume(limiter, key, 'fail-open').then(() => next(), next);
+      const taken = principal.kind === 'apiKey' ? this.apiKey.take(principal.apiKeyId) : this.user.take(principal.user.id);
+      if (taken.ok) next();
+      else next(AppError.tooManyRequests(taken.retryAfterSeconds));
     };
   }
 
@@ -51,28 +64,28 @@ export class RateLimits {
     return this.consume(this.authIp, ip, 'fail-closed');
   }
 
-  /** 429 when this email has used up its failed logins. */
-  async checkLoginEmail(email: string): Promise<void> {
+  /** 429 when this account (user id, or the login name given when it names no account) has used up its failed logins. */
+  async checkLoginAccount(account: string): Promise<void> {
     let state: RateLimiterRes | null;
     try {
-      state = await this.loginFails.get(email);
+      state = await this.loginFails.get(account);
     } catch (err) {
       throw this.storeDown(err, 'fail-closed') ?? AppError.unavailable('rate limiter unavailable');
     }
     if (state && state.consumedPoints >= this.loginFails.points) throw AppError.tooManyRequests(retryAfter(state));
   }
 
-  async loginFailed(email: string): Promise<void> {
+  async loginFailed(account: string): Promise<void> {
     try {
-      await this.loginFails.consume(email);
+      await this.loginFails.consume(account);
     } catch (err) {
       if (!(err instanceof RateLimiterRes)) this.storeDown(err, 'fail-open');
     }
   }
 
-  async loginSucceeded(email: string): Promise<void> {
+  async loginSucceeded(account: string): Promise<void> {
     try {
-      await this.loginFails.delete(email);
+      await this.loginFails.delete(account);
     } catch (err) {
       this.storeDown(err, 'fail-open');
     }

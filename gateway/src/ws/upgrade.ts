@@ -3,14 +3,14 @@ import http, { type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { AppError, logContext, type Logger } from '@devicesaga/platform';
 import { readCookie, SESSION_COOKIE, type Authenticator } from '../auth/authenticator';
-import { forwardIdentity, type Proxies } from '../http/proxy';
+import { forwardUpgradeIdentity, type Proxies } from '../http/proxy';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * `GET /ws` upgrades: the Origin (when present) must be allowed, the caller must authenticate (cookie, Bearer or
  * `?token=`) — otherwise an HTTP error before any upgrade; then the upgrade is proxied to push-service with the
- * caller's identity as `Authorization: Bearer` and `?token=` removed from the forwarded URL.
+ * caller's signed identity (`X-DS-Identity`, no credentials) and `?token=` removed from the forwarded URL.
  */
 export function createUpgradeHandler(opts: {
   authenticator: Authenticator;
@@ -42,7 +42,7 @@ export function createUpgradeHandler(opts: {
           if (socket.destroyed) return;
           url.searchParams.delete('token');
           req.url = url.pathname + url.search;
-          forwardIdentity(req, principal, requestId);
+          forwardUpgradeIdentity(req, principal, requestId);
           opts.sockets.add(socket);
           socket.once('close', () => opts.sockets.delete(socket));
           opts.proxies.ws.upgrade(req, socket, head);

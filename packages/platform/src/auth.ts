@@ -1,6 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { SignJWT, jwtVerify } from 'jose';
 import { AppError } from './errors';
+import { identityOfHeaders, type AuthUser, type IdentitySettings, type Role } from './identity';
 import { logContext } from './logger';
 
 export interface JwtSettings {
@@ -9,18 +10,13 @@ export interface JwtSettings {
   JWT_AUDIENCE: string;
 }
 
-export type Role = 'user' | 'operator';
-
-export interface AuthUser {
+/** What a JWT names: the subject and its email (the rest of a user's identity lives in the gateway's session). */
+export interface TokenSubject {
   id: string;
   email: string;
-  /** The login name (being introduced: absent in tokens issued before it). */
-  username?: string;
-  /** Operators also manage parameters, alarm types and the DLQ (DESIGN.md §5); absent means 'user'. */
-  role?: Role;
 }
 
-/** Operators only: 403 for everyone else. */
+/** Operators only: 403 for everyone else (`requireRole(res, 'operator')` does the same from the response). */
 export function requireOperator(user: AuthUser): void {
   if (user.role !== 'operator') throw AppError.forbidden('operators only');
 }
@@ -28,13 +24,8 @@ export function requireOperator(user: AuthUser): void {
 const ALG = 'HS256';
 
 /** Signs an access token (pinned algorithm, issuer, audience, expiry). `sub` = user id. */
-export async function signAccessToken(settings: JwtSettings, user: AuthUser, ttlSeconds: number, sessionId?: string): Promise<string> {
-  const jwt = new SignJWT({
-    email: user.email,
-    ...(sessionId ? { sid: sessionId } : {}),
-    ...(user.username ? { username: user.username } : {}),
-    ...(user.role ? { role: user.role } : {}),
-  })
+export async function signAccessToken(settings: JwtSettings, user: TokenSubject, ttlSeconds: number, sessionId?: string): Promise<string> {
+  const jwt = new SignJWT({ email: user.email, ...(sessionId ? { sid: sessionId } : {}) })
     .setProtectedHeader({ alg: ALG, typ: 'JWT' })
     .setSubject(user.id)
     .setIssuer(settings.JWT_ISSUER)
@@ -45,7 +36,7 @@ export async function signAccessToken(settings: JwtSettings, user: AuthUser, ttl
 }
 
 export interface VerifiedToken {
-  user: AuthUser;
+  user: TokenSubject;
   sessionId?: string;
   expiresAt: number;
 }
@@ -60,14 +51,8 @@ export async function verifyAccessToken(settings: JwtSettings, token: string): P
     if (typeof payload.sub !== 'string' || typeof payload.email !== 'string' || typeof payload.exp !== 'number') {
       throw new Error('token lacks sub/email/exp');
     }
-    const role = payload.role === 'operator' || payload.role === 'user' ? payload.role : undefined;
     return {
-      user: {
-        id: payload.sub,
-        email: payload.email,
-        ...(typeof payload.username === 'string' ? { username: payload.username } : {}),
-        ...(role ? { role } : {}),
-      },
+      user: { id: payload.sub, email: payload.email },
       ...(typeof payload.sid === 'string' ? { sessionId: payload.sid } : {}),
       expiresAt: payload.exp,
     };
@@ -93,30 +78,46 @@ export function bearerToken(req: Request): string | undefined {
   return scheme?.toLowerCase() === 'bearer' && token ? token : undefined;
 }
 
+export interface RequireUserOptions {
+  /** Also admit service identities (role `service`); by default a user route answers them 403. */
+  services?: boolean;
+}
+
 /**
- * For services behind the gateway: requires `Authorization: Bearer <jwt>` (the gateway forwards the user's token,
- * or mints one for an API key) and puts the user in `res.locals.user`.
+ * For services behind the gateway: requires the signed identity header the gateway (or a calling service) adds
+ * (`X-DS-Identity`, see identity.ts) and puts the caller in `res.locals.user`. No header, a forged or an expired one
+ * → 401: a request that did not come through the gateway is refused. One HMAC per request, no I/O.
  */
-export function requireUser(settings: JwtSettings): RequestHandler {
+export function requireUser(settings: IdentitySettings, options: RequireUserOptions = {}): RequestHandler {
   return (req, res, next) => {
-    const token = bearerToken(req);
-    if (!token) {
-      next(AppError.unauthorized());
+    let user: AuthUser;
+    try {
+      user = identityOfHeaders(settings, req.headers);
+    } catch (err) {
+      next(err);
       return;
     }
-    verifyAccessToken(settings, token)
-      .then(({ user }) => {
-        res.locals.user = user;
-        const store = logContext.getStore();
-        if (store) store.userId = user.id;
-        next();
-      })
-      .catch(next);
+    if (user.role === 'service' && !options.services) {
+      next(AppError.forbidden('a service identity cannot use this route'));
+      return;
+    }
+    res.locals.user = user;
+    const store = logContext.getStore();
+    if (store) store.userId = user.id;
+    next();
   };
 }
 
+/** The caller (after `requireUser`): `{id, email, username, role, via?}`. */
 export function currentUser(res: Response): AuthUser {
   const user = res.locals.user as AuthUser | undefined;
   if (!user) throw AppError.unauthorized();
+  return user;
+}
+
+/** 403 unless the caller has one of `allowed` roles (e.g. `requireRole(res, 'operator')` before an operator's write). */
+export function requireRole(res: Response, ...allowed: Role[]): AuthUser {
+  const user = currentUser(res);
+  if (!allowed.includes(user.role)) throw AppError.forbidden(`this needs the ${allowed.join(' or ')} role`);
   return user;
 }

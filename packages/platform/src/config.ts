@@ -14,11 +14,18 @@ export const baseEnv = {
   DATABASE_PORT: z.coerce.number().int().positive().default(5432),
   DATABASE_USER: z.string().default('postgres'),
   DATABASE_PASSWORD: z.string().default(''),
+  /** A statement waiting longer than this for a row or table lock fails (and is retried by its caller) instead of hanging. */
+  DATABASE_LOCK_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
   /** Namespaces Kafka topics and consumer groups so a second stack (tests, benchmarks) can share one Kafka. */
   TOPIC_PREFIX: z.string().regex(/^[a-z0-9._-]*$/).default(''),
   GROUP_SUFFIX: z.string().regex(/^[a-z0-9._-]*$/).default(''),
-  /** Shared by the gateway (which signs) and the services (which verify) — HS256. */
+  /**
+   * Signs the identity the gateway forwards to the services (HMAC-SHA256, identity.ts); every service verifies with
+   * it and signs its own calls to other services. Never logged. Set it in production (`openssl rand -base64 48`).
+   */
+  IDENTITY_SECRET: z.string().min(32).default('devicesaga-development-identity-secret-change-me'),
+  /** The gateway's login tokens (HS256); only the gateway needs them — services trust the signed identity instead. */
   JWT_SECRET: z.string().min(32).default('devicesaga-development-secret-change-me-in-production'),
   JWT_ISSUER: z.string().default('devicesaga'),
   JWT_AUDIENCE: z.string().default('devicesaga-api'),

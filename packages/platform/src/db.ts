@@ -7,6 +7,8 @@ export interface DatabaseSettings {
   DATABASE_PORT: number;
   DATABASE_USER: string;
   DATABASE_PASSWORD: string;
+  /** 0 = wait for locks forever (PostgreSQL's default). */
+  DATABASE_LOCK_TIMEOUT_MS?: number;
 }
 
 export interface DataSourceOptions {
@@ -32,7 +34,11 @@ export function createDataSource(settings: DatabaseSettings, options: DataSource
     migrationsTableName: 'migrations',
     synchronize: false,
     logging: false,
-    extra: { max: options.poolSize ?? 10, application_name: options.database },
+    extra: {
+      max: options.poolSize ?? 10,
+      application_name: options.database,
+      ...(settings.DATABASE_LOCK_TIMEOUT_MS ? { options: `-c lock_timeout=${Math.trunc(settings.DATABASE_LOCK_TIMEOUT_MS)}` } : {}),
+    },
   });
 }
 

@@ -15,6 +15,8 @@ export interface HttpAppOptions {
   readiness: ReadinessChecks;
   /** Body size cap, default 100kb. */
   bodyLimit?: string;
+  /** Parse JSON bodies for every route (default true); the gateway parses only on its own routes and proxies raw bytes. */
+  jsonBody?: boolean;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -23,7 +25,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * An express app with a request id on every request and response, JSON bodies, `/health/live`, `/health/ready`,
  * `/metrics`. Mount routes, then call `finish(app)` to add the 404 and the one error handler.
  */
-export function createHttpApp({ logger, metrics, readiness, bodyLimit = '100kb' }: HttpAppOptions): Express {
+export function createHttpApp({ logger, metrics, readiness, bodyLimit = '100kb', jsonBody = true }: HttpAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
@@ -52,7 +54,7 @@ export function createHttpApp({ logger, metrics, readiness, bodyLimit = '100kb' 
     logContext.run(span ? { requestId, traceparent: span.traceparent } : { requestId }, next);
   }) as RequestHandler);
 
-  app.use(express.json({ limit: bodyLimit }));
+  if (jsonBody) app.use(express.json({ limit: bodyLimit }));
 
   app.get('/health/live', (_req, res) => {
     res.json({ status: 'ok' });

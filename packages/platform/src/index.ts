@@ -4,6 +4,7 @@ export * from './errors';
 export * from './http';
 export * from './metrics';
 export * from './auth';
+export * from './identity';
 export * from './db';
 export * from './redis';
 export * from './lifecycle';

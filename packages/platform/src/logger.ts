@@ -27,6 +27,12 @@ export const redactPaths = [
   'req.headers.authorization',
   'req.headers.cookie',
   'req.headers["x-api-key"]',
+  'req.headers["x-ds-identity"]',
+  'headers["x-ds-identity"]',
+  'IDENTITY_SECRET',
+  '*.IDENTITY_SECRET',
+  'JWT_SECRET',
+  '*.JWT_SECRET',
   'res.headers["set-cookie"]',
   'mqtt.password',
 ];

@@ -21,9 +21,10 @@ export interface DlqMessage {
   error: string;
   at: string;
   key: string | null;
-  /** The envelope's id and type when the value is a registry-framed JSON event, else null. */
+  /** The envelope's id, type and correlation id (a command's id on saga topics) when the value is a registry-framed JSON event, else null. */
   messageId: string | null;
   type: string | null;
+  correlationId: string | null;
 }
 
 export interface DlqRef {
@@ -50,13 +51,15 @@ function strings(headers: IHeaders | undefined): Record<string, string> {
   return out;
 }
 
-function envelopeOf(value: Buffer | null): { id: string | null; type: string | null } {
-  if (!value || value.length < 6 || value[0] !== 0) return { id: null, type: null };
+function envelopeOf(value: Buffer | null): { id: string | null; type: string | null; correlationId: string | null } {
+  const none = { id: null, type: null, correlationId: null };
+  if (!value || value.length < 6 || value[0] !== 0) return none;
   try {
-    const parsed = JSON.parse(value.subarray(5).toString('utf8')) as { id?: unknown; type?: unknown };
-    return { id: typeof parsed.id === 'string' ? parsed.id : null, type: typeof parsed.type === 'string' ? parsed.type : null };
+    const parsed = JSON.parse(value.subarray(5).toString('utf8')) as Record<string, unknown>;
+    const text = (k: string) => (typeof parsed[k] === 'string' ? parsed[k] : null);
+    return { id: text('id'), type: text('type'), correlationId: text('correlationId') };
   } catch {
-    return { id: null, type: null };
+    return none;
   }
 }
 
@@ -163,6 +166,7 @@ export class DlqAdmin {
       key: m.key ? m.key.toString('utf8') : null,
       messageId: env.id,
       type: env.type,
+      correlationId: env.correlationId,
     };
   }
 
