@@ -1,5 +1,4 @@
 import type { Server } from 'node:http';
-import { Gauge } from 'prom-client';
 import {
   busMigrations,
   closeServer,
@@ -18,18 +17,19 @@ import {
 import { config as loadAdapterConfig } from './config';
 import { entities } from './db/entities';
 import { adapterMigrations } from './db/migrations';
-import { DeviceBridge } from './bridge';
+import { DeviceEdge } from './edge';
 import { adapterHandlers } from './handlers';
+import { batchObservers, registerEdgeMetrics } from './metrics';
 
 const logger = createLogger('adapter');
 
 export interface RunningAdapter {
   port: number;
-  bridge: DeviceBridge;
+  edge: DeviceEdge;
   stop(): Promise<void>;
 }
 
-/** Composition root: database (own migrations + the bus's outbox/inbox), bus, MQTT bridge, consumer, health/metrics. */
+/** Composition root: database (own migrations + the bus's outbox/inbox), bus, MQTT edge, consumer, health/metrics. */
 export async function start(overrides: Record<string, string | number> = {}): Promise<RunningAdapter> {
   const env = { ...process.env, ...Object.fromEntries(Object.entries(overrides).map(([k, v]) => [k, String(v)])) };
   const config = loadAdapterConfig(env);
@@ -48,28 +48,18 @@ export async function start(overrides: Record<string, string | number> = {}): Pr
     // A closed command only answers late replies and redelivered approvals, neither of which outlives the inbox's 7 days.
     retention: [{ table: 'pending_command', where: `state <> 'PENDING' AND closed_at < now() - interval '7 days'` }],
   });
-  const bridge = new DeviceBridge({ dataSource, bus, logger, config });
-  await bridge.start();
+  const edge = new DeviceEdge({ dataSource, bus, logger, config, observe: batchObservers(metrics) });
+  await edge.start();
   await bus.startRelay();
-  const consumer = await bus.consume({ groupId: groupId(config, 'adapter'), handlers: adapterHandlers(bridge) });
-
-  for (const [name, help, read] of [
-    ['adapter_commands_published_total', 'Commands published to devices', () => bridge.stats.published],
-    ['adapter_commands_republished_total', 'Pending commands republished to a device that came online', () => bridge.stats.republished],
-    ['adapter_commands_closed_total', 'Commands closed with an outcome by this replica', () => bridge.stats.closed],
-    ['adapter_mqtt_invalid_messages_total', 'Replies, telemetry or status that failed their schema', () => bridge.stats.badMessages],
-    ['adapter_measurements_total', 'Measurements received', () => bridge.stats.measurements],
-    ['adapter_measurements_dropped_total', 'Measurements dropped after failed Kafka publishes', () => bridge.telemetry.dropped],
-  ] as const) {
-    new Gauge({ name, help, registers: [metrics.registry], collect() { this.set(read()); } });
-  }
+  const consumer = await bus.consume({ groupId: groupId(config, 'adapter'), handlers: adapterHandlers(edge) });
+  registerEdgeMetrics(metrics, edge);
 
   const app = createHttpApp({
     logger,
     metrics,
     readiness: {
       database: () => dataSource.query('SELECT 1'),
-      mqtt: () => (bridge.connected ? Promise.resolve() : Promise.reject(new Error('mqtt disconnected'))),
+      mqtt: () => (edge.connected ? Promise.resolve() : Promise.reject(new Error('mqtt disconnected'))),
     },
   });
   finish(app, logger);
@@ -80,11 +70,11 @@ export async function start(overrides: Record<string, string | number> = {}): Pr
 
   return {
     port,
-    bridge,
+    edge,
     async stop() {
       await closeServer(server);
       await consumer.stop();
-      await bridge.stop();
+      await edge.stop();
       await bus.stop();
       await dataSource.destroy();
     },

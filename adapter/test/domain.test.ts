@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { catalog, deviceTelemetryMessage } from '@devicesaga/contracts';
 import { outcomeEvent, outcomeOfReply, timerOutcome } from '../src/domain/outcome';
 import { parseReply, parseStatus, parseTelemetry, parseTopic } from '../src/domain/protocol';
 
@@ -58,5 +59,53 @@ describe('device protocol parsing', () => {
     expect(parseStatus(Buffer.from('sleepy')).ok).toBe(false);
     expect(parseTopic('devices/d-1/replies')).toEqual({ deviceId: 'd-1', kind: 'replies' });
     expect(parseTopic('devices/a/b/replies')).toBeUndefined();
+  });
+});
+
+describe('telemetry parsing is exactly the contract (the hand-checked usual shape and zod agree)', () => {
+  const now = at(0);
+  const inputs: unknown[] = [
+    { values: { temperature: 21.5 } },
+    { ts: 1_700_000_000_123, values: { temperature: 21.5, enabled: 1 } },
+    [{ ts: 1_700_000_000_000, values: { a: 1 } }, { values: { b: -2.5 } }, { values: {} }],
+    { ts: '2026-01-01T00:00:00Z', values: { t: 1 } },
+    { ts: 1_700_000_000_000, values: { t: 1 }, extra: 'ignored' },
+    { ts: 0, values: { t: 1 } },
+    { ts: -5, values: { t: 1 } },
+    { ts: 1.5, values: { t: 1 } },
+    { ts: 9_000_000_000_000_000, values: { t: 1 } },
+    { ts: 253_402_300_800_000, values: { t: 1 } },
+    { values: { t: 'hot' } },
+    { values: { t: null } },
+    { values: { ['x'.repeat(65)]: 1 } },
+    { values: { '': 1 } },
+    { values: [1, 2] },
+    { values: null },
+    {},
+    [],
+    Array.from({ length: 1001 }, () => ({ values: { t: 1 } })),
+    'a string',
+    42,
+    null,
+  ];
+  it.each(inputs.map((input, i) => [i, input]))('input %i: accepted exactly when the schema accepts it, as a valid event payload', (_i, input) => {
+    const parsed = parseTelemetry(Buffer.from(JSON.stringify(input)), now);
+    const contract = deviceTelemetryMessage.safeParse(input);
+    if (!contract.success) {
+      expect(parsed.ok).toBe(false);
+      return;
+    }
+    if (!parsed.ok) {
+      // the schema accepts it, but its timestamp has no ISO-8601 form an event could carry
+      expect(parsed.error).toBe('ts: invalid date');
+      return;
+    }
+    for (const m of parsed.value) {
+      expect(catalog['adapter.measure_received'].payload.safeParse({ deviceId: 'd-1', ...m }).success).toBe(true);
+    }
+    const items = Array.isArray(contract.data) ? contract.data : [contract.data];
+    expect(parsed.value).toEqual(
+      items.filter((item) => Object.keys(item.values).length > 0).map((item) => ({ ts: (item.ts === undefined ? now : new Date(item.ts)).toISOString(), values: item.values })),
+    );
   });
 });

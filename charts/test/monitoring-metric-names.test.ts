@@ -65,7 +65,7 @@ describe('metric names in the alerts and the dashboard', () => {
     const unknown = [...names].filter((n) => !fromComponents.some((re) => re.test(n)) && !planned.includes(n) && !code.includes(`'${n}'`));
     expect(unknown).toEqual([]);
     // the service metrics really are found in the code (the check above is not vacuous)
-    for (const n of ['saga_stuck_total', 'bus_messages_dead_lettered_total', 'adapter_measurements_dropped_total']) expect(code).toContain(`'${n}'`);
+    for (const n of ['saga_stuck_total', 'bus_messages_dead_lettered_total', 'adapter_telemetry_dropped_total']) expect(code).toContain(`'${n}'`);
   });
 
   it('marks alerts and panels on planned metrics as planned', () => {

@@ -1,8 +1,16 @@
 import { EventEmitter } from 'node:events';
 import type { MqttClient } from 'mqtt';
 import { DeviceState, profiles, type CommandDecision, type Profile } from './profile';
-import { deviceIdOfCommandsTopic, parseCommand, topics, type CommandMessage, type ReplyMessage } from './protocol';
+import { commandOriginProperty, defaultTopicRoot, parseDeviceTopic, topicsUnder } from '@devicesaga/contracts';
+import { parseCommand, type CommandMessage, type ReplyMessage } from './protocol';
 import { newStats, openClient, silentLogger, type SimLogger, type Stats } from './mqtt';
+import { TelemetryForwarder } from './forwarder';
+import { TelemetryStore } from './store/telemetry-store';
+
+/** The farm of the default stack; a stack instance has `devicesaga-simulator-farm-<instance>` (scripts/stack). */
+export const defaultFarmClientId = 'devicesaga-simulator-farm';
+/** The command origin of the default stack's adapter (its MQTT_COMMAND_ORIGIN). */
+export const defaultOrigin = 'devicesaga';
 
 export interface FarmOptions {
   mqttUrl: string;
@@ -10,6 +18,16 @@ export interface FarmOptions {
   username: string;
   password: string;
   clientId?: string;
+  /**
+   * The adapter whose commands this farm answers (the `devicesaga-origin` user property it stamps on each command):
+   * a command from another stack on the same broker — or without an origin — is left alone. Default `devicesaga`
+   * (the default stack's adapter).
+   */
+  origin?: string;
+  /** Where unsent telemetry waits (store and forward); default in memory. */
+  store?: TelemetryStore;
+  /** Device topics' root (`devices`, or a benchmark's `<name>/devices`, as its adapter's MQTT_TOPIC_ROOT). */
+  topicRoot?: string;
   profile?: Profile;
   /** Devices to announce online at start (others join when their first command arrives). */
   deviceIds?: string[];
@@ -46,12 +64,32 @@ export class Farm extends EventEmitter<FarmEvents> {
   private readonly random: () => number;
   private readonly logger: SimLogger;
   private readonly telemetryMs: number;
+  private readonly origin: string;
+  private readonly topicRoot: string;
+  private readonly topics: ReturnType<typeof topicsUnder>;
+  private readonly ownStore: boolean;
+  readonly store: TelemetryStore;
+  readonly forwarder: TelemetryForwarder;
+  /** Commands of another stack's adapter, left alone. */
+  foreignCommands = 0;
 
   constructor(private readonly options: FarmOptions) {
     super();
     this.random = options.random ?? Math.random;
     this.logger = options.logger ?? silentLogger;
     this.telemetryMs = options.telemetryMs ?? 1000;
+    this.origin = options.origin ?? defaultOrigin;
+    this.topicRoot = options.topicRoot ?? defaultTopicRoot;
+    this.topics = topicsUnder(this.topicRoot);
+    this.ownStore = !options.store;
+    this.store = options.store ?? new TelemetryStore();
+    this.forwarder = new TelemetryForwarder({
+      store: this.store,
+      topicOf: this.topics.telemetry,
+      window: 1000,
+      logger: this.logger,
+      onAcked: () => this.stats.telemetrySent++,
+    });
   }
 
   get deviceIds(): string[] {
@@ -60,7 +98,7 @@ export class Farm extends EventEmitter<FarmEvents> {
 
   async start(): Promise<void> {
     const client = await openClient(this.options.mqttUrl, {
-      clientId: this.options.clientId ?? 'devicesaga-simulator-farm',
+      clientId: this.options.clientId ?? defaultFarmClientId,
       username: this.options.username,
       password: this.options.password,
       clean: false,
@@ -68,16 +106,24 @@ export class Farm extends EventEmitter<FarmEvents> {
       properties: { sessionExpiryInterval: this.options.sessionExpirySec ?? 3600 },
     }, (c) => {
       this.client = c;
-      c.on('message', (topic, payload) => this.onMessage(topic, payload));
+      c.on('message', (topic, payload, packet) => {
+        const origin = packet.properties?.userProperties?.[commandOriginProperty];
+        if (origin !== this.origin) {
+          this.foreignCommands++;
+          return;
+        }
+        this.onMessage(topic, payload);
+      });
       c.on('error', (err) => this.logger.warn({ err: err.message }, 'farm mqtt error'));
     }).catch((err: unknown) => {
       this.client = undefined;
       throw err;
     });
-    const granted = await client.subscribeAsync(topics.commands('+'), { qos: 1 });
-    if (granted.some((g) => g.qos > 2)) throw new Error(`subscription to ${topics.commands('+')} refused (ACL of ${this.options.username}?)`);
+    const granted = await client.subscribeAsync(this.topics.commands('+'), { qos: 1 });
+    if (granted.some((g) => g.qos > 2)) throw new Error(`subscription to ${this.topics.commands('+')} refused (ACL of ${this.options.username}?)`);
     for (const id of this.options.deviceIds ?? []) this.device(id);
-    if (this.telemetryMs > 0) this.ticker = setInterval(() => this.sendDueTelemetry(), Math.min(50, this.telemetryMs));
+    this.forwarder.attach(client);
+    if (this.telemetryMs > 0) this.ticker = setInterval(() => this.measureDue(), Math.min(50, this.telemetryMs));
   }
 
   /** Publishes `offline` for every device it played, then disconnects. */
@@ -86,10 +132,13 @@ export class Farm extends EventEmitter<FarmEvents> {
     const client = this.client;
     if (!client) return;
     this.client = undefined;
+    this.forwarder.detach();
     if (client.connected) {
-      await Promise.all(this.deviceIds.map((id) => client.publishAsync(topics.status(id), 'offline', { qos: 1, retain: true })));
+      await Promise.all(this.deviceIds.map((id) => client.publishAsync(this.topics.status(id), 'offline', { qos: 1, retain: true })));
     }
-    await client.endAsync();
+    await client.endAsync(!client.connected);
+    this.forwarder.flushDeletes();
+    if (this.ownStore) this.store.close();
     this.stats.online = 0;
   }
 
@@ -103,15 +152,16 @@ export class Farm extends EventEmitter<FarmEvents> {
       };
       this.devices.set(id, d);
       this.stats.online = this.devices.size;
-      this.client?.publish(topics.status(id), 'online', { qos: 1, retain: true });
+      this.client?.publish(this.topics.status(id), 'online', { qos: 1, retain: true });
       this.emit('device', id);
     }
     return d;
   }
 
   private onMessage(topic: string, payload: Buffer): void {
-    const id = deviceIdOfCommandsTopic(topic);
-    if (!id) return;
+    const t = parseDeviceTopic(topic, this.topicRoot);
+    if (t?.kind !== 'commands') return;
+    const id = t.deviceId;
     const parsed = parseCommand(payload);
     if (!parsed.ok) {
       this.logger.warn({ deviceId: id, error: parsed.error }, 'invalid command ignored');
@@ -124,7 +174,7 @@ export class Farm extends EventEmitter<FarmEvents> {
       return;
     }
     const send = () => {
-      this.client?.publish(topics.replies(id), JSON.stringify(decision.reply), { qos: 1 }, (err) => {
+      this.client?.publish(this.topics.replies(id), JSON.stringify(decision.reply), { qos: 1 }, (err) => {
         if (err) return;
         if (decision.reply.status === 'accepted') this.stats.accepted++;
         else this.stats.refused++;
@@ -136,16 +186,17 @@ export class Farm extends EventEmitter<FarmEvents> {
     else send();
   }
 
-  private sendDueTelemetry(): void {
-    const client = this.client;
-    if (!client?.connected) return;
+  /** Takes the readings that are due (stored, then forwarded in order whenever the broker is reachable). */
+  private measureDue(): void {
     const now = Date.now();
+    const readings: { deviceId: string; payload: string }[] = [];
     for (const [id, d] of this.devices) {
       if (d.nextTelemetryAt > now) continue;
       d.nextTelemetryAt = now + this.telemetryMs;
-      client.publish(topics.telemetry(id), JSON.stringify(d.state.telemetry()), { qos: 1 }, (err) => {
-        if (!err) this.stats.telemetrySent++;
-      });
+      readings.push({ deviceId: id, payload: JSON.stringify(d.state.telemetry()) });
     }
+    if (readings.length === 0) return;
+    this.store.append(readings);
+    this.forwarder.pump();
   }
 }

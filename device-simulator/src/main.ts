@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { SimulatedDevice } from './device';
-import { Farm } from './farm';
+import { defaultFarmClientId, defaultOrigin, Farm } from './farm';
 import { profileByName } from './profile';
+import { TelemetryStore } from './store/telemetry-store';
 import type { SimLogger, Stats } from './mqtt';
 
 export * from './index';
@@ -16,6 +17,13 @@ usage: npx tsx device-simulator/src/main.ts [options]
   --farm-devices <id,id,...>  devices the farm announces online at start (others join on their first command)
   --profile <name>            hardware profile (default demo: temperature -40..70, enabled 0|1)
   --telemetry-ms <ms>         telemetry period per device, 0 = none (default 1000)
+  --telemetry-per-second <n>  readings per second per device instead (e.g. 1000; --device only), one MQTT message each
+  --store <path>|memory       where unsent telemetry waits (store and forward: it survives a broker outage and, in a
+                              file, a restart); default $SIMULATOR_STORE or .run/simulator/<client id>.sqlite
+  --client-id <id>            the farm's MQTT client id (default $MQTT_SIMULATOR_CLIENT_ID or ${defaultFarmClientId})
+  --origin <name>             the farm answers only commands from this adapter (default $MQTT_COMMAND_ORIGIN or
+                              ${defaultOrigin}); a stack instance sets both (scripts/stack/instance.ts)
+  --topic-root <root>         the farm's device topics: devices (default, $MQTT_TOPIC_ROOT) or <name>/devices
   --reply-latency-ms <ms>     delay before each reply (default 0)
   --refusal-rate <0..1>       share of valid commands refused anyway (default 0)
   --offline-every-s <s>       devices go offline at random, on average every <s> seconds (with --offline-for-s)
@@ -43,6 +51,11 @@ export async function cli(argv: string[]): Promise<void> {
       'farm-devices': { type: 'string' },
       profile: { type: 'string', default: 'demo' },
       'telemetry-ms': { type: 'string' },
+      'telemetry-per-second': { type: 'string' },
+      store: { type: 'string' },
+      'client-id': { type: 'string' },
+      origin: { type: 'string' },
+      'topic-root': { type: 'string' },
       'reply-latency-ms': { type: 'string' },
       'refusal-rate': { type: 'string' },
       'offline-every-s': { type: 'string' },
@@ -65,6 +78,11 @@ export async function cli(argv: string[]): Promise<void> {
     replyLatencyMs: num('reply-latency-ms', values['reply-latency-ms'], 0),
     refusalRate: num('refusal-rate', values['refusal-rate'], 0, 1),
   };
+  const clientId = values['client-id'] ?? process.env.MQTT_SIMULATOR_CLIENT_ID ?? defaultFarmClientId;
+  const storePath = values.store ?? process.env.SIMULATOR_STORE ?? `.run/simulator/${clientId}.sqlite`;
+  const store = new TelemetryStore(storePath === 'memory' ? ':memory:' : storePath);
+  const unsentAtStart = store.count();
+  const perSecond = num('telemetry-per-second', values['telemetry-per-second'], 0, 100_000);
   const logger: SimLogger = values.verbose
     ? { info: (o, m) => console.error(m ?? '', JSON.stringify(o)), warn: (o, m) => console.error('WARN', m ?? '', JSON.stringify(o)) }
     : { info: () => undefined, warn: (o, m) => console.error('WARN', m ?? '', JSON.stringify(o)) };
@@ -78,6 +96,8 @@ export async function cli(argv: string[]): Promise<void> {
       password: spec.slice(i + 1),
       offlineEverySec: num('offline-every-s', values['offline-every-s'], 0),
       offlineForSec: num('offline-for-s', values['offline-for-s'], 0),
+      ...(perSecond > 0 ? { telemetryPerSecond: perSecond } : {}),
+      store,
       logger,
     });
   });
@@ -87,7 +107,9 @@ export async function cli(argv: string[]): Promise<void> {
     const password = process.env.MQTT_SIMULATOR_PASSWORD;
     if (!password) throw new Error('MQTT_SIMULATOR_PASSWORD is not set (source infra/.run/env)');
     const farmDevices = (values['farm-devices'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-    farm = new Farm({ ...common, username, password, deviceIds: farmDevices, logger });
+    const origin = values.origin ?? process.env.MQTT_COMMAND_ORIGIN ?? defaultOrigin;
+    const topicRoot = values['topic-root'] ?? process.env.MQTT_TOPIC_ROOT ?? 'devices';
+    farm = new Farm({ ...common, username, password, clientId, origin, store, topicRoot, deviceIds: farmDevices, logger });
   }
 
   const stats = (): Stats => {
@@ -105,7 +127,7 @@ export async function cli(argv: string[]): Promise<void> {
   };
   const line = () => {
     const s = stats();
-    return `online ${s.online}/${devices.length + (farm ? farm.deviceIds.length : 0)}  telemetry ${s.telemetrySent}  accepted ${s.accepted}  refused ${s.refused}  ignored ${s.ignored}`;
+    return `online ${s.online}/${devices.length + (farm ? farm.deviceIds.length : 0)}  telemetry ${s.telemetrySent} (unsent ${store.count()})  accepted ${s.accepted}  refused ${s.refused}  ignored ${s.ignored}`;
   };
   const tty = process.stdout.isTTY;
   const progress = setInterval(
@@ -125,6 +147,7 @@ export async function cli(argv: string[]): Promise<void> {
     const timeout = setTimeout(() => process.exit(1), 5000);
     Promise.allSettled([...devices.map((d) => d.stop()), farm?.stop()])
       .then(() => {
+        store.close();
         clearTimeout(timeout);
         process.exit(0);
       })
@@ -135,7 +158,8 @@ export async function cli(argv: string[]): Promise<void> {
 
   await Promise.all([...devices.map((d) => d.start()), farm?.start()]);
   process.stdout.write(
-    `simulating ${devices.length} device(s)${farm ? ' + farm (every device id)' : ''} on ${mqttUrl}, profile ${profile.name}\n`,
+    `simulating ${devices.length} device(s)${farm ? ` + farm ${clientId} (every device id)` : ''} on ${mqttUrl}, profile ${profile.name}, ` +
+      `store ${storePath}${unsentAtStart ? ` (${unsentAtStart} unsent readings to forward)` : ''}\n`,
   );
 }
 

@@ -40,20 +40,27 @@ export function mqttEnv() {
 
 export const uniqueId = (prefix: string) => `${prefix}-${randomBytes(5).toString('hex')}`;
 
+/**
+ * This test file's own topic root (`t<random>/devices`; the service accounts may use `<name>/devices`): the broker is
+ * shared with other stacks, whose simulator farms answer every command on `devices/+/commands` and whose traffic
+ * every adapter on `devices/+/…` receives — under a root of its own, a test sees only its own devices.
+ */
+export const testRoot = `t${randomBytes(4).toString('hex')}/devices`;
+
 async function dynsec(...args: string[]): Promise<void> {
   const env = mqttEnv();
   const { hostname, port } = new URL(env.url);
   await run('mosquitto_ctrl', ['-h', hostname, '-p', port || '1883', '-u', env.adminUsername, '-P', env.adminPassword, 'dynsec', ...args]);
 }
 
-/** A per-device Mosquitto client as device-service creates it: username = id, role confined to devices/<id>/#. */
-export async function createDeviceClient(id: string): Promise<string> {
+/** A per-device Mosquitto client as device-service creates it: username = id, role confined to <root>/<id>/#. */
+export async function createDeviceClient(id: string, root = testRoot): Promise<string> {
   const password = randomBytes(12).toString('hex');
   const role = `device-${id}`;
   await dynsec('createClient', id, '-p', password);
   await dynsec('createRole', role);
-  await dynsec('addRoleACL', role, 'publishClientSend', `devices/${id}/#`, 'allow');
-  await dynsec('addRoleACL', role, 'subscribePattern', `devices/${id}/#`, 'allow');
+  await dynsec('addRoleACL', role, 'publishClientSend', `${root}/${id}/#`, 'allow');
+  await dynsec('addRoleACL', role, 'subscribePattern', `${root}/${id}/#`, 'allow');
   await dynsec('addClientRole', id, role);
   return password;
 }
@@ -87,3 +94,47 @@ export async function until<T>(what: string, predicate: () => T | undefined | fa
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * A TCP proxy in front of the broker that can be cut: `down()` drops every connection through it and refuses new
+ * ones (a broker outage as a device sees it, without stopping the shared broker), `up()` lets them in again.
+ */
+export async function brokerProxy(): Promise<{ url: string; down(): void; up(): void; close(): Promise<void> }> {
+  const { createServer, connect } = await import('node:net');
+  const target = new URL(mqttEnv().url);
+  const sockets = new Set<import('node:net').Socket>();
+  let open = true;
+  const server = createServer((client) => {
+    if (!open) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(Number(target.port || 1883), target.hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.setNoDelay(true);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => undefined);
+    }
+    client.pipe(upstream).pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address() as import('node:net').AddressInfo;
+  return {
+    url: `mqtt://127.0.0.1:${address.port}`,
+    down() {
+      open = false;
+      for (const s of sockets) s.destroy();
+    },
+    up() {
+      open = true;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -35,6 +35,21 @@ export function serviceEnv(spec: ServiceSpec, all: ServiceSpec[], instance?: Ins
     env.GROUP_SUFFIX = `-${instance.name}`;
     env.MQTT_CLIENT_ID = `devicesaga-adapter-${instance.name}`;
     env.MQTT_SHARE_GROUP = `adapter-${instance.name}`;
+    env.MQTT_COMMAND_ORIGIN = `devicesaga-${instance.name}`;
   }
   return env;
+}
+
+/**
+ * The environment of the simulator farm of a stack: its own MQTT session (client id), the commands of its own
+ * adapter only (origin), its own telemetry store — so a test or benchmark stack never shares an MQTT session with
+ * `npm start`'s farm, and neither plays the other's devices.
+ */
+export function simulatorEnv(instance?: Instance): NodeJS.ProcessEnv {
+  const clientId = instance ? `devicesaga-simulator-farm-${instance.name}` : 'devicesaga-simulator-farm';
+  return {
+    MQTT_SIMULATOR_CLIENT_ID: clientId,
+    MQTT_COMMAND_ORIGIN: instance ? `devicesaga-${instance.name}` : 'devicesaga',
+    SIMULATOR_STORE: `.run/simulator/${clientId}.sqlite`,
+  };
 }

@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Instance } from './instance';
+import { simulatorEnv, type Instance } from './instance';
 import { ensureOperator } from './operator';
 import { root, spawnService, stopProcess } from './processes';
 import { simulator } from './services';
@@ -58,7 +58,8 @@ export async function newmanStep(gatewayUrl: string, instance: Instance, env: No
   await ensureOperator(gatewayUrl, instance, env, operator);
 
   const first = runNewman(gatewayUrl, ['Expiry (no device online)'], path.join(reportDir, 'newman-expiry.json'), env);
-  const farm = spawnService(simulator, env, logDir, ['--farm', '--telemetry-ms', '0']);
+  // the test stack's own farm: its own MQTT session, and only this stack's commands (see instance.ts)
+  const farm = spawnService(simulator, { ...env, ...simulatorEnv(instance) }, logDir, ['--farm', '--telemetry-ms', '0']);
   try {
     await new Promise((r) => setTimeout(r, 2000)); // the farm connects and subscribes
     const folders = ['Legacy-compatible flow', 'Accounts', 'Devices and object-level authorization', 'Command saga'];

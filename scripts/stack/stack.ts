@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { portOf, serviceEnv, type Instance } from './instance';
+import { portOf, serviceEnv, simulatorEnv, type Instance } from './instance';
 import { buildAll } from '../build';
 import { root, runtime, spawnService, stopProcess, waitReady, type Started } from './processes';
 import { services, simulator } from './services';
@@ -42,7 +42,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       }),
     );
     if (options.withSimulatorFarm) {
-      started.push(spawnService(simulator, env, logDir, ['--farm', ...(options.simulatorArgs ?? [])]));
+      started.push(spawnService(simulator, { ...env, ...simulatorEnv(options.instance) }, logDir, ['--farm', ...(options.simulatorArgs ?? [])]));
       progress('device simulator farm started');
     }
   } catch (err) {

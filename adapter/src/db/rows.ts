@@ -3,7 +3,7 @@ import type { CommandState } from '../domain/outcome';
 import type { PendingCommand } from './entities';
 
 /** Raw `pending_command` row (snake_case, as pg returns it). */
-interface PendingRow {
+export interface PendingRow {
   command_id: string;
   device_id: string;
   sensor_id: string;

@@ -28,7 +28,9 @@ export interface TimedCommand {
  * What the timer decides for a pending command at `now`: nothing yet, TIMEOUT (online, no reply in time) or EXPIRED
  * (its TTL passed — offline all along, or came online too late). When both passed, the earlier one wins.
  */
-export function timerOutcome(cmd: TimedCommand, now: Date): Outcome | undefined {
+export type DeadlineOutcome = { state: 'TIMEOUT'; reason: 'TIMEOUT'; message: string } | { state: 'EXPIRED'; reason: 'EXPIRED'; message: string };
+
+export function timerOutcome(cmd: TimedCommand, now: Date): DeadlineOutcome | undefined {
   const t = now.getTime();
   const expired = cmd.expiresAt.getTime() <= t;
   const deadline = cmd.replyDeadline?.getTime();

@@ -1,11 +1,13 @@
 import type { HandlerMap } from '@devicesaga/platform';
-import { onValueSetApproved, type CommandSender } from './dm-value-set-approved';
+import { valueSetApproved, type CommandDispatch } from './dm-value-set-approved';
 
 export type AdapterTopic = 'dm.value_set_approved';
 
 /** Every topic the adapter consumes, with its handler (a missing one fails to compile). */
-export function adapterHandlers(sender: CommandSender): HandlerMap<AdapterTopic> {
+export function adapterHandlers(dispatch: CommandDispatch): HandlerMap<AdapterTopic> {
   return {
-    'dm.value_set_approved': (event, ctx) => onValueSetApproved(sender, event, ctx),
+    'dm.value_set_approved': valueSetApproved(dispatch),
   };
 }
+
+export type { CommandDispatch };

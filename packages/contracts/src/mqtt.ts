@@ -32,18 +32,47 @@ export const deviceStatusValues = ['online', 'offline'] as const;
 
 export type DeviceTopicKind = 'commands' | 'replies' | 'telemetry' | 'status';
 
-export const deviceTopics = {
-  commands: (deviceId: string) => `devices/${deviceId}/commands`,
-  replies: (deviceId: string) => `devices/${deviceId}/replies`,
-  telemetry: (deviceId: string) => `devices/${deviceId}/telemetry`,
-  status: (deviceId: string) => `devices/${deviceId}/status`,
-};
+/** What devices publish (device → platform); `commands` is the one kind the platform publishes. */
+export type DeviceUplinkKind = Exclude<DeviceTopicKind, 'commands'>;
+export const deviceUplinkKinds = ['replies', 'telemetry', 'status'] as const satisfies readonly DeviceUplinkKind[];
 
-const DEVICE_TOPIC = /^devices\/([^/+#]{1,64})\/(commands|replies|telemetry|status)$/;
+/**
+ * MQTT 5 user property naming the platform instance that published a command (`devicesaga` for the default stack,
+ * `devicesaga-<instance>` for a test or benchmark stack beside it). Firmware ignores it; the simulator farm of one
+ * instance answers only commands with its own instance's origin, so two stacks on one broker never play each other's
+ * devices.
+ */
+export const commandOriginProperty = 'devicesaga-origin';
+
+/**
+ * Where device topics live: `devices/<id>/<kind>`. A benchmark may run its adapter and farm under a root of its own
+ * (`<name>/devices`, allowed to the service accounts by infra's ACLs) so no other stack on the broker sees its
+ * traffic; devices on their own credentials only ever use `devices`.
+ */
+export const defaultTopicRoot = 'devices';
+export const topicRootPattern = /^(?:[A-Za-z0-9_-]{1,32}\/)?devices$/;
+
+/** The topics of a device under a root. */
+export function topicsUnder(root: string = defaultTopicRoot) {
+  return {
+    commands: (deviceId: string) => `${root}/${deviceId}/commands`,
+    replies: (deviceId: string) => `${root}/${deviceId}/replies`,
+    telemetry: (deviceId: string) => `${root}/${deviceId}/telemetry`,
+    status: (deviceId: string) => `${root}/${deviceId}/status`,
+  };
+}
+
+export const deviceTopics = topicsUnder();
+
+/** The filter matching one kind of topic of every device: `devices/+/<kind>`. */
+export const deviceTopicFilter = (kind: DeviceTopicKind, root: string = defaultTopicRoot) => `${root}/+/${kind}`;
+
+const DEVICE_TOPIC_TAIL = /^([^/+#]{1,64})\/(commands|replies|telemetry|status)$/;
 
 /** `devices/<id>/<kind>` → `{deviceId, kind}`, or undefined for any other topic. */
-export function parseDeviceTopic(topic: string): { deviceId: string; kind: DeviceTopicKind } | undefined {
-  const m = DEVICE_TOPIC.exec(topic);
+export function parseDeviceTopic(topic: string, root: string = defaultTopicRoot): { deviceId: string; kind: DeviceTopicKind } | undefined {
+  if (!topic.startsWith(root) || topic.charCodeAt(root.length) !== 47 /* '/' */) return undefined;
+  const m = DEVICE_TOPIC_TAIL.exec(topic.slice(root.length + 1));
   if (!m?.[1] || !m[2]) return undefined;
   return { deviceId: m[1], kind: m[2] as DeviceTopicKind };
 }

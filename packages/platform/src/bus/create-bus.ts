@@ -117,10 +117,11 @@ export function createBus(options: BusOptions): BusInstance {
       return value;
     },
 
-    async publish(events: OutgoingEvent[]) {
+    async publish(events: OutgoingEvent[], publishOptions?: { prevalidated?: boolean }) {
       if (events.length === 0) return;
       await codec.init();
-      const rows = events.map((e) => buildRow(serviceName, e));
+      const validate = publishOptions?.prevalidated !== true;
+      const rows = events.map((e) => buildRow(serviceName, e, undefined, validate));
       const p = await ensuringProducer();
       // buildRow validated each envelope: encode without validating again
       await p.send(

@@ -62,11 +62,12 @@ export async function runTransaction<T>(
       manager: qr.manager,
       logger,
       emit: <E extends Topic>(event: OutgoingEvent<E>) => {
-        outbox.push(buildRow(serviceName, event, options.parentTrace?.(event.causationId) ?? logContext.getStore()?.traceparent));
+        outbox.push(buildRow(serviceName, event, event.traceparent ?? options.parentTrace?.(event.causationId) ?? logContext.getStore()?.traceparent));
       },
       afterCommit: (fn) => {
         after.push(fn);
       },
+      trace: (eventId) => options.parentTrace?.(eventId),
     };
     const value = await work(ctx, firstRows);
     const relay = options.relay?.();

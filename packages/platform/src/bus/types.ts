@@ -63,6 +63,12 @@ export interface OutgoingEvent<T extends Topic = Topic> {
   causationId?: string | null;
   /** Defaults to a new uuid. */
   id?: string;
+  /**
+   * The span this event continues (W3C traceparent), when the producer knows better than the transaction: e.g. the
+   * adapter's MQTT round trip, begun by an earlier message. By default: the consumer span of the message its causation
+   * names, or the current request's span.
+   */
+  traceparent?: string;
 }
 
 /**
@@ -84,6 +90,8 @@ export interface TxContext {
    * MQTT publish, a Redis notification — that must not happen for work that is undone.
    */
   afterCommit: (fn: () => void) => void;
+  /** The consumer span (traceparent) of a message this transaction handles; undefined for any other id. */
+  trace?: (eventId: string) => string | undefined;
 }
 
 /** What a per-message handler gets: the transaction plus the message's Kafka headers. */
@@ -141,8 +149,12 @@ export interface Bus {
    * the relay publishes it after (the door for writes that are not a consumer's: HTTP requests, timers).
    */
   transaction<R>(work: (ctx: TxContext) => Promise<R>): Promise<R>;
-  /** Publishes at once, without the outbox (for producers with no database state, e.g. telemetry). */
-  publish(events: OutgoingEvent[]): Promise<void>;
+  /**
+   * Publishes at once, without the outbox (for producers with no database state, e.g. telemetry). `prevalidated`: the
+   * caller built every payload from input it checked against the same contract (the adapter's telemetry), so the
+   * per-event schema check is skipped — at thousands of events a second it is most of the cost.
+   */
+  publish(events: OutgoingEvent[], options?: { prevalidated?: boolean }): Promise<void>;
   /** Starts the outbox relay of this service's database (one active relay per database, by advisory lock). */
   startRelay(): Promise<void>;
   consume<T extends Topic>(options: ConsumerOptions<T>): Promise<ConsumerHandle>;

@@ -3,12 +3,12 @@ import type { MqttClient } from 'mqtt';
 import type { DataSource } from 'typeorm';
 import type { EventOf } from '@devicesaga/contracts';
 import { busMigrations, createDataSource, createLogger, handleOnce, openDataSource, testDatabaseName, type Bus, type OutgoingEvent } from '@devicesaga/platform';
-import { DeviceBridge } from '../src/bridge';
+import { DeviceEdge } from '../src/edge';
 import { entities, PendingCommand } from '../src/db/entities';
 import { adapterMigrations } from '../src/db/migrations';
 import { adapterHandlers } from '../src/handlers';
 import { SimulatedDevice } from '../../device-simulator/src/device';
-import { collect, connectAs, createDeviceClient, deleteDeviceClient, mqttEnv, sleep, uniqueId, until } from '../../device-simulator/test/support';
+import { collect, connectAs, createDeviceClient, deleteDeviceClient, mqttEnv, sleep, uniqueId, until, testRoot } from '../../device-simulator/test/support';
 
 jest.setTimeout(30_000);
 const env = mqttEnv();
@@ -36,10 +36,10 @@ const bus: Pick<Bus, 'transaction' | 'publish'> = {
 };
 
 let dataSource: DataSource;
-let bridge: DeviceBridge;
+let edge: DeviceEdge;
 const tag = randomUUID().slice(0, 8);
 
-function bridgeDeps(): ConstructorParameters<typeof DeviceBridge>[0] {
+function edgeDeps(): ConstructorParameters<typeof DeviceEdge>[0] {
   return {
     dataSource,
     bus,
@@ -51,9 +51,12 @@ function bridgeDeps(): ConstructorParameters<typeof DeviceBridge>[0] {
       MQTT_CLIENT_ID: `adapter-test-${tag}`,
       MQTT_SHARE_GROUP: `adaptertest${tag}`,
       MQTT_SESSION_EXPIRY_S: 30,
+      MQTT_RECEIVE_MAXIMUM: 1000,
+      MQTT_COMMAND_ORIGIN: `adapter-test-${tag}`,
+      MQTT_TOPIC_ROOT: testRoot,
       REPLY_TIMEOUT_MS: 1000,
-      TIMER_INTERVAL_MS: 100,
-      PUBLISH_TIMEOUT_MS: 2000,
+      REPLY_BATCH_MS: 1,
+      REPLY_BATCH_MAX: 500,
       TELEMETRY_BATCH_MS: 5,
       TELEMETRY_BATCH_MAX: 500,
     },
@@ -69,13 +72,13 @@ beforeAll(async () => {
   );
   await openDataSource(dataSource, logger);
   await dataSource.query('TRUNCATE pending_command, device_presence');
-  bridge = new DeviceBridge(bridgeDeps());
-  await bridge.start();
+  edge = new DeviceEdge(edgeDeps());
+  await edge.start();
 });
 
 afterAll(async () => {
   for (const stop of stoppers) await stop().catch(() => undefined);
-  await bridge?.stop();
+  await edge?.stop();
   await dataSource?.destroy();
   for (const id of created) await deleteDeviceClient(id);
 });
@@ -88,10 +91,10 @@ async function newDevice(prefix = 'dev'): Promise<{ id: string; password: string
 
 async function simulated(options: { replyLatencyMs?: number } = {}): Promise<SimulatedDevice> {
   const { id, password } = await newDevice('sim');
-  const device = new SimulatedDevice({ id, password, mqttUrl: env.url, telemetryMs: 0, sessionExpirySec: 60, ...options });
+  const device = new SimulatedDevice({ topicRoot: testRoot, id, password, mqttUrl: env.url, telemetryMs: 0, sessionExpirySec: 60, ...options });
   stoppers.push(() => device.stop());
   await device.start();
-  await until(`${id} online at the adapter`, () => bridge.isOnline(id));
+  await until(`${id} online at the adapter`, () => edge.isOnline(id));
   return device;
 }
 
@@ -122,7 +125,7 @@ function approved(deviceId: string, over: Partial<EventOf<'dm.value_set_approved
 /** Runs the handler in a real transaction with a context whose emit collects events. */
 async function deliver(event: EventOf<'dm.value_set_approved'>, beforeCommit?: () => Promise<void>): Promise<OutgoingEvent[]> {
   const emitted: OutgoingEvent[] = [];
-  await handleOnce(dataSource, adapterHandlers(bridge)['dm.value_set_approved'], event, {
+  await handleOnce(dataSource, adapterHandlers(edge)['dm.value_set_approved'], event, {
     logger,
     emit: (e) => void emitted.push(e),
     beforeCommit,
@@ -174,7 +177,9 @@ describe('adapter: dm.value_set_approved → device → one outcome', () => {
     });
     expect(await outcome(event.payload.commandId)).toMatchObject({ topic: 'adapter.value_set_sent', payload: { value: 22 } });
     expect(received).toEqual([event.payload.commandId]);
-    expect(bridge.stats.ignoredReplies).toBe(0);
+    // the device's one reply found the row and closed it (an ignored reply would have left it to time out)
+    const row = await dataSource.getRepository(PendingCommand).findOneByOrFail({ commandId: event.payload.commandId });
+    expect(row).toMatchObject({ state: 'SENT', deviceValue: 22 });
   });
 
   it('on start, publishes again every open command (a crash between commit and publish loses nothing)', async () => {
@@ -183,12 +188,12 @@ describe('adapter: dm.value_set_approved → device → one outcome', () => {
     const received: string[] = [];
     device.on('command', (c) => received.push(c.commandId));
     // The row committed, the publish never happened (as if the adapter died in between).
-    await handleOnce(dataSource, adapterHandlers({ isOnline: () => true, replyTimeoutMs: 60_000, send: () => undefined })['dm.value_set_approved'], event, { logger });
+    await handleOnce(dataSource, adapterHandlers({ isOnline: () => true, replyTimeoutMs: 60_000, dispatch: () => undefined })['dm.value_set_approved'], event, { logger });
     await sleep(300);
     expect(received).toEqual([]);
     // A second replica (its session ends with its connection, so it takes no share of later tests' replies).
-    const deps = bridgeDeps();
-    const restarted = new DeviceBridge({ ...deps, config: { ...deps.config, MQTT_CLIENT_ID: uniqueId('adapter-restarted'), MQTT_SESSION_EXPIRY_S: 0 } });
+    const deps = edgeDeps();
+    const restarted = new DeviceEdge({ ...deps, config: { ...deps.config, MQTT_CLIENT_ID: uniqueId('adapter-restarted'), MQTT_SESSION_EXPIRY_S: 0 } });
     await restarted.start();
     try {
       expect(await outcome(event.payload.commandId)).toMatchObject({ topic: 'adapter.value_set_sent', payload: { value: 24 } });
@@ -211,22 +216,22 @@ describe('adapter: dm.value_set_approved → device → one outcome', () => {
     const mute = await connectAs(id, password, id);
     stoppers.push(() => mute.endAsync());
     const got = collect(mute);
-    await mute.subscribeAsync(`devices/${id}/commands`, { qos: 1 });
-    await mute.publishAsync(`devices/${id}/status`, 'online', { qos: 1, retain: true });
-    await until('online at the adapter', () => bridge.isOnline(id));
+    await mute.subscribeAsync(`${testRoot}/${id}/commands`, { qos: 1 });
+    await mute.publishAsync(`${testRoot}/${id}/status`, 'online', { qos: 1, retain: true });
+    await until('online at the adapter', () => edge.isOnline(id));
     const event = approved(id);
     await deliver(event);
     expect(await outcome(event.payload.commandId)).toMatchObject({ topic: 'adapter.value_set_error', payload: { reason: 'TIMEOUT' } });
     const sent = JSON.parse(got[0]?.text ?? '{}') as { expiresAt: string };
     expect(sent).toMatchObject({ commandId: event.payload.commandId, sensorId: 'sensor-1', parameter: 'temperature', action: 'set', value: 21.5 });
     expect(new Date(sent.expiresAt).getTime()).toBe(new Date(event.payload.expiresAt).getTime());
-    await mute.publishAsync(`devices/${id}/status`, '', { qos: 1, retain: true });
+    await mute.publishAsync(`${testRoot}/${id}/status`, '', { qos: 1, retain: true });
   });
 
   it('when the device goes offline and comes back within the TTL, it gets the command and the saga succeeds', async () => {
     const device = await simulated();
     await device.goOffline();
-    await until('offline at the adapter', () => !bridge.isOnline(device.id));
+    await until('offline at the adapter', () => !edge.isOnline(device.id));
     const event = approved(device.id, { value: 23, expiresAt: new Date(Date.now() + 20_000).toISOString() });
     await deliver(event);
     await sleep(1500); // longer than REPLY_TIMEOUT_MS: an offline device does not time out
@@ -245,24 +250,24 @@ describe('adapter: dm.value_set_approved → device → one outcome', () => {
     const raw: MqttClient = await connectAs(id, password, id);
     stoppers.push(() => raw.endAsync());
     const got = collect(raw);
-    await raw.subscribeAsync(`devices/${id}/commands`, { qos: 1 });
-    await raw.publishAsync(`devices/${id}/status`, 'online', { qos: 1, retain: true });
-    await until('online at the adapter', () => bridge.isOnline(id));
-    const bad = bridge.stats.badMessages;
-    await raw.publishAsync(`devices/${id}/replies`, 'not json at all', { qos: 1 });
-    await raw.publishAsync(`devices/${id}/replies`, JSON.stringify({ commandId: 'nope', status: 'accepted' }), { qos: 1 });
-    await until('garbage counted', () => bridge.stats.badMessages >= bad + 2);
+    await raw.subscribeAsync(`${testRoot}/${id}/commands`, { qos: 1 });
+    await raw.publishAsync(`${testRoot}/${id}/status`, 'online', { qos: 1, retain: true });
+    await until('online at the adapter', () => edge.isOnline(id));
+    const bad = edge.replyStats.invalid;
+    await raw.publishAsync(`${testRoot}/${id}/replies`, 'not json at all', { qos: 1 });
+    await raw.publishAsync(`${testRoot}/${id}/replies`, JSON.stringify({ commandId: 'nope', status: 'accepted' }), { qos: 1 });
+    await until('garbage counted', () => edge.replyStats.invalid >= bad + 2);
     const event = approved(id);
     await deliver(event);
     await until('the command at the device', () => got.length > 0);
     const commandId = event.payload.commandId;
-    await raw.publishAsync(`devices/${id}/replies`, JSON.stringify({ commandId, status: 'accepted', value: 21.5 }), { qos: 1 });
-    await raw.publishAsync(`devices/${id}/replies`, JSON.stringify({ commandId, status: 'accepted', value: 21.5 }), { qos: 1 });
-    await raw.publishAsync(`devices/${id}/replies`, JSON.stringify({ commandId, status: 'refused', reason: 'late' }), { qos: 1 });
+    await raw.publishAsync(`${testRoot}/${id}/replies`, JSON.stringify({ commandId, status: 'accepted', value: 21.5 }), { qos: 1 });
+    await raw.publishAsync(`${testRoot}/${id}/replies`, JSON.stringify({ commandId, status: 'accepted', value: 21.5 }), { qos: 1 });
+    await raw.publishAsync(`${testRoot}/${id}/replies`, JSON.stringify({ commandId, status: 'refused', reason: 'late' }), { qos: 1 });
     expect(await outcome(commandId)).toMatchObject({ topic: 'adapter.value_set_sent' });
     await sleep(500);
     expect(outcomesOf(commandId)).toHaveLength(1);
-    await raw.publishAsync(`devices/${id}/status`, '', { qos: 1, retain: true });
+    await raw.publishAsync(`${testRoot}/${id}/status`, '', { qos: 1, retain: true });
   });
 
   it('a redelivered approval of a closed command is not sent again', async () => {
@@ -270,9 +275,9 @@ describe('adapter: dm.value_set_approved → device → one outcome', () => {
     const event = approved(device.id);
     await deliver(event);
     await outcome(event.payload.commandId);
-    const before = bridge.stats.published;
+    const before = edge.publisher.stats.published;
     await deliver(event);
-    expect(bridge.stats.published).toBe(before);
+    expect(edge.publisher.stats.published).toBe(before);
   });
 });
 
@@ -294,15 +299,15 @@ describe('adapter: presence and telemetry', () => {
     const { id, password } = await newDevice('gone');
     const raw = await connectAs(id, password, id);
     stoppers.push(() => raw.endAsync());
-    await raw.publishAsync(`devices/${id}/status`, 'online', { qos: 1, retain: true });
+    await raw.publishAsync(`${testRoot}/${id}/status`, 'online', { qos: 1, retain: true });
     const presenceRows = async () => (await dataSource.query<unknown[]>('SELECT 1 FROM device_presence WHERE device_id = $1', [id])).length;
     await until('the presence row', async () => (await presenceRows()) === 1);
-    const bad = bridge.stats.badMessages;
+    const bad = edge.stats.invalidStatus;
     // what device-service does when the device is deleted: an empty retained message clears the topic
-    await raw.publishAsync(`devices/${id}/status`, '', { qos: 1, retain: true });
-    await until('offline at the adapter', () => !bridge.isOnline(id));
+    await raw.publishAsync(`${testRoot}/${id}/status`, '', { qos: 1, retain: true });
+    await until('offline at the adapter', () => !edge.isOnline(id));
     await until('the presence row gone', async () => (await presenceRows()) === 0);
-    expect(bridge.stats.badMessages).toBe(bad);
+    expect(edge.stats.invalidStatus).toBe(bad);
   });
 
   it('telemetry becomes adapter.measure_received through bus.publish', async () => {
