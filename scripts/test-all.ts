@@ -108,8 +108,10 @@ async function main() {
   const logDir = path.join(root, '.run/test-logs');
   let stack;
   try {
-    // a short lock timeout: the DLQ e2e test holds a sensor's row and waits for the command to be dead-lettered
-    stack = await startStack({ env: { ...env, DATABASE_LOCK_TIMEOUT_MS: '3000' }, logDir, instance: testInstance, onProgress: (line) => console.log(`[test]   ${line}`) });
+    // a short lock timeout: the DLQ e2e test holds a sensor's row and waits for the command to be dead-lettered;
+    // every e2e test registers its users from this one IP: the gateway's per-IP login/register limit (10/min) is for the world
+    const stackEnv = { ...env, DATABASE_LOCK_TIMEOUT_MS: '3000', RATE_LIMIT_AUTH_IP_PER_MIN: process.env.RATE_LIMIT_AUTH_IP_PER_MIN ?? '1000' };
+    stack = await startStack({ env: stackEnv, logDir, instance: testInstance, onProgress: (line) => console.log(`[test]   ${line}`) });
   } catch (err) {
     console.error(`[test] the stack did not start: ${err instanceof Error ? err.message : String(err)}`);
     printErrorLines(logDir);

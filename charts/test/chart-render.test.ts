@@ -205,6 +205,7 @@ describe('the validation itself', () => {
         'postgresql.external.existingSecrets.command-service': 'cmd-db',
         'postgresql.external.existingSecrets.device-service': 'dev-db',
         'postgresql.external.existingSecrets.adapter': 'adp-db',
+        'postgresql.external.existingSecrets.alarm-service': 'alm-db',
         'registry.mode': 'external',
         'redis.mode': 'external',
         'mqtt.mode': 'external',

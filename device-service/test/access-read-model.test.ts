@@ -90,6 +90,23 @@ describe('the access read model (device-service internal routes + AccessClient w
     await eventually('the deleted device is gone', async () => !(await access.mayAccess(alice.id, device.body.id)));
   });
 
+  it("answers devices' groups and sensors by id (the telemetry consumers' registry), and forgets a deleted device", async () => {
+    const device = await call('alice', 'POST', '/devices', { name: 'registry', sensors: [{ parameter: 'temperature' }, { parameter: 'enabled' }] });
+    expect(device.status).toBe(201);
+    const found = await access.devicesById([device.body.id, 'not-a-uuid', randomUUID()]);
+    const info = found.get(device.body.id);
+    expect(info?.groupId).toBe(device.body.groupId);
+    expect(Object.fromEntries(info!.sensorsByParameter)).toEqual(
+      Object.fromEntries((device.body.sensors as unknown as { id: string; parameter: string }[]).map((s) => [s.parameter, s.id])),
+    );
+    expect(found.get('not-a-uuid')).toBeNull();
+    expect([...found.values()].filter((v) => v === null)).toHaveLength(2);
+
+
+    expect((await call('alice', 'DELETE', `/devices/${device.body.id}`)).status).toBe(204);
+    await eventually('the deleted device is unknown', async () => (await access.devicesById([device.body.id])).get(device.body.id) === null);
+  });
+
   it('the internal routes refuse users (they are for services only)', async () => {
     const res = await fetch(`${base}/internal/v1/access/users/${alice.id}`, { headers: identities.alice });
     expect(res.status).toBe(404);

@@ -42,8 +42,8 @@ export function spawnService(spec: ServiceSpec, env: NodeJS.ProcessEnv, logDir: 
   return { spec, child, logFile, ...(port === undefined ? {} : { port }) };
 }
 
-/** Polls `/health/ready` until it answers 200; fails fast if the process exits. */
-export async function waitReady(started: Started, timeoutMs = 90_000): Promise<void> {
+/** Polls `/health/ready` until it answers 200; fails fast if the process exits. STACK_READY_TIMEOUT_MS for a busy machine. */
+export async function waitReady(started: Started, timeoutMs = Number(process.env.STACK_READY_TIMEOUT_MS ?? 90_000)): Promise<void> {
   const { spec, child, port } = started;
   if (!port) return;
   const deadline = Date.now() + timeoutMs;

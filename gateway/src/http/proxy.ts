@@ -8,6 +8,9 @@ import { principalOf, type Principal } from '../auth/authenticator';
 
 export type ServiceName = 'device' | 'command' | 'alarm' | 'notification' | 'push';
 
+/** `/api/v1/devices/{id}/telemetry[?…]` → alarm-service. */
+const TELEMETRY = /^\/api\/v1\/devices\/[^/?]+\/telemetry\/?(\?|$)/;
+
 /** First path segment under /api/v1 → the service that owns it (DESIGN.md §5). */
 export const ROUTES: ReadonlyMap<string, Exclude<ServiceName, 'push'>> = new Map([
   ['devices', 'device'],
@@ -151,7 +154,8 @@ export function createProxies(cfg: GatewayConfig, logger: Logger): Proxies {
 
   const api: RequestHandler = (req: Request, res: Response, next) => {
     const segment = /^\/api\/v1\/([^/?]+)/.exec(req.originalUrl)?.[1];
-    const service = segment === undefined ? undefined : ROUTES.get(segment);
+    // a device's telemetry history lives in alarm-service (the telemetry store), the rest of /devices in device-service
+    const service = TELEMETRY.test(req.originalUrl) ? 'alarm' : segment === undefined ? undefined : ROUTES.get(segment);
     if (service === undefined) {
       next();
       return;
